@@ -1,0 +1,85 @@
+package dev.joule.engine;
+
+import dev.joule.engine.kernels.Elementwise;
+
+/** Elementwise unary ops. Each forward keeps what its backward needs (input or output). */
+final class UnaryOps {
+    private UnaryOps() {}
+
+    private static float[] values(Tensor x) {
+        return x.isContiguous() && x.offset == 0 && x.data.length == x.numel() ? x.data : x.toArray();
+    }
+
+    static Tensor scale(Tensor x, float s) {
+        float[] in = values(x);
+        int n = in.length;
+        float[] out = new float[n];
+        Elementwise.scale(in, 0, s, out, 0, n);
+        return Autograd.record(Tensor.of(out, x.shape), "scale", g -> {
+            float[] gx = new float[n];
+            Elementwise.scale(g.toArray(), 0, s, gx, 0, n);
+            Autograd.accumulateOwned(x, gx);
+        }, x);
+    }
+
+    static Tensor addScalar(Tensor x, float s) {
+        float[] in = values(x);
+        int n = in.length;
+        float[] out = new float[n];
+        Elementwise.addScalar(in, 0, s, out, 0, n);
+        return Autograd.record(Tensor.of(out, x.shape), "addScalar", g -> Autograd.accumulate(x, g), x);
+    }
+
+    static Tensor exp(Tensor x) {
+        float[] in = values(x);
+        int n = in.length;
+        float[] out = new float[n];
+        Elementwise.exp(in, 0, out, 0, n);
+        // d exp(x) = exp(x) dx: the backward reuses the output.
+        return Autograd.record(Tensor.of(out, x.shape), "exp", g -> {
+            float[] gx = new float[n];
+            Elementwise.mul(g.toArray(), 0, out, 0, gx, 0, n);
+            Autograd.accumulateOwned(x, gx);
+        }, x);
+    }
+
+    static Tensor log(Tensor x) {
+        float[] in = values(x);
+        int n = in.length;
+        float[] out = new float[n];
+        Elementwise.log(in, 0, out, 0, n);
+        return Autograd.record(Tensor.of(out, x.shape), "log", g -> {
+            float[] gx = new float[n];
+            Elementwise.div(g.toArray(), 0, in, 0, gx, 0, n);
+            Autograd.accumulateOwned(x, gx);
+        }, x);
+    }
+
+    static Tensor tanh(Tensor x) {
+        float[] in = values(x);
+        int n = in.length;
+        float[] out = new float[n];
+        Elementwise.tanh(in, 0, out, 0, n);
+        // d tanh(x) = (1 - tanh(x)^2) dx.
+        return Autograd.record(Tensor.of(out, x.shape), "tanh", g -> {
+            float[] gv = g.toArray();
+            float[] gx = new float[n];
+            for (int i = 0; i < n; i++) {
+                gx[i] = gv[i] * (1f - out[i] * out[i]);
+            }
+            Autograd.accumulateOwned(x, gx);
+        }, x);
+    }
+
+    static Tensor gelu(Tensor x) {
+        float[] in = values(x);
+        int n = in.length;
+        float[] out = new float[n];
+        Elementwise.gelu(in, 0, out, 0, n);
+        return Autograd.record(Tensor.of(out, x.shape), "gelu", g -> {
+            float[] gx = new float[n];
+            Elementwise.geluBackward(in, 0, g.toArray(), 0, gx, 0, n, false);
+            Autograd.accumulateOwned(x, gx);
+        }, x);
+    }
+}

@@ -1,0 +1,62 @@
+package dev.joule.models.cli;
+
+import dev.joule.models.InvalidInputException;
+import dev.joule.models.train.DivergedException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code joule} command line. Exit codes: 0 success, 2 invalid input or usage (message on standard
+ * error), 3 training diverged, 1 any other failure.
+ */
+@Command(name = "joule", mixinStandardHelpOptions = true, version = "joule 0.1.0",
+        description = "Train, sample and evaluate small GPT models on the CPU with Joule's own engine.",
+        subcommands = {TrainCommand.class, SampleCommand.class, EvalCommand.class,
+                       CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    public static final int EXIT_OK = 0;
+    public static final int EXIT_FAILURE = 1;
+    public static final int EXIT_USAGE = 2;
+    public static final int EXIT_DIVERGED = 3;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command; try joule train");
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the command line with the given streams and returns the exit code; tests call it directly. */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setOut(out);
+        cli.setErr(err);
+        cli.setParameterExceptionHandler((ex, ignored) -> {
+            err.println("joule: " + ex.getMessage());
+            CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
+            err.println("Run 'joule " + (ex.getCommandLine().getCommandName().equals("joule") ? ""
+                    : ex.getCommandLine().getCommandName() + " ") + "--help' for the options.");
+            return EXIT_USAGE;
+        });
+        cli.setExecutionExceptionHandler((ex, ignored, parsed) -> {
+            if (ex instanceof InvalidInputException) {
+                err.println("joule: " + ex.getMessage());
+                return EXIT_USAGE;
+            }
+            if (ex instanceof DivergedException) {
+                err.println("joule: " + ex.getMessage());
+                return EXIT_DIVERGED;
+            }
+            err.println("joule: failed: " + ex);
+            ex.printStackTrace(err);
+            return EXIT_FAILURE;
+        });
+        return cli.execute(args);
+    }
+}

@@ -1,0 +1,85 @@
+package dev.joule.models.cli;
+
+import com.google.gson.Gson;
+import com.google.gson.JsonParseException;
+import dev.joule.models.InvalidInputException;
+import dev.joule.models.gpt.GptConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** Options that choose the architecture: a preset or JSON file, then per-field overrides. */
+final class ModelOptions {
+    @Option(names = "--model", paramLabel = "tiny|small|FILE.json", defaultValue = "tiny",
+            description = "Architecture preset, or a JSON file with the fields of GptConfig (default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--energy", paramLabel = "NAME", description = "Attention energy: softmax (default).")
+    String energy;
+
+    @Option(names = "--optimizer", paramLabel = "NAME", description = "Step on the energy: gd (default).")
+    String optimizer;
+
+    @Option(names = "--layers", paramLabel = "L", description = "Number of blocks.")
+    Integer layers;
+
+    @Option(names = "--heads", paramLabel = "H", description = "Attention heads; must divide --dim.")
+    Integer heads;
+
+    @Option(names = "--dim", paramLabel = "D", description = "Residual width.")
+    Integer dim;
+
+    @Option(names = "--context", paramLabel = "T", description = "Context length in tokens (bytes).")
+    Integer context;
+
+    @Option(names = "--dropout", paramLabel = "P", description = "Dropout probability during training.")
+    Float dropout;
+
+    GptConfig resolve() {
+        GptConfig c = GptConfig.preset(model);
+        if (c == null) {
+            c = readJson(Path.of(model));
+        }
+        if (layers != null) {
+            c = c.withLayers(layers);
+        }
+        if (heads != null) {
+            c = c.withHeads(heads);
+        }
+        if (dim != null) {
+            c = c.withDim(dim);
+        }
+        if (context != null) {
+            c = c.withContext(context);
+        }
+        if (dropout != null) {
+            c = c.withDropout(dropout);
+        }
+        c = c.withEnergy(energy != null ? energy : c.energy(), optimizer != null ? optimizer : c.optimizer());
+        ModelFactoryCheck.check(c);
+        return c.validate();
+    }
+
+    private static GptConfig readJson(Path p) {
+        if (!Files.isRegularFile(p)) {
+            throw new InvalidInputException("--model " + p + " is neither a preset (tiny, small) nor an existing"
+                    + " JSON file");
+        }
+        try {
+            GptConfig c = new Gson().fromJson(Files.readString(p), GptConfig.class);
+            if (c == null) {
+                throw new InvalidInputException("--model " + p + " is empty; write a JSON object with vocab,"
+                        + " context, layers, heads and dim");
+            }
+            GptConfig base = GptConfig.tiny();
+            return new GptConfig(c.vocab() == 0 ? base.vocab() : c.vocab(), c.context(), c.layers(), c.heads(),
+                    c.dim(), c.dropout(), c.energy() == null ? base.energy() : c.energy(),
+                    c.optimizer() == null ? base.optimizer() : c.optimizer());
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot read --model " + p + ": " + e.getMessage(), e);
+        } catch (JsonParseException e) {
+            throw new InvalidInputException("--model " + p + " is not valid JSON: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,285 @@
+package dev.joule.models.cli;
+
+import com.google.gson.JsonObject;
+import dev.joule.models.InvalidInputException;
+import dev.joule.models.data.Dataset;
+import dev.joule.models.gpt.GptConfig;
+import dev.joule.models.sample.Generator;
+import dev.joule.models.train.RunDirectory;
+import dev.joule.models.train.StepMetrics;
+import dev.joule.models.train.TrainSettings;
+import dev.joule.models.train.Trainer;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code joule train}: trains a GPT and writes a run directory. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Train a GPT on text files (or the built-in corpus) and print a sample at the end.")
+final class TrainCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Mixin
+    ModelOptions modelOptions = new ModelOptions();
+
+    @Option(names = "--data", paramLabel = "PATH", arity = "1..*",
+            description = "Text files, folders or .jsonl files (field \"text\"). Default: the built-in corpus.")
+    List<String> data = new ArrayList<>();
+
+    @Option(names = "--val", paramLabel = "PATH", description = "Validation text; default: the last --val-fraction of the data.")
+    String val;
+
+    @Option(names = "--val-fraction", paramLabel = "F", defaultValue = "0.1",
+            description = "Share of the data held out for validation (default: ${DEFAULT-VALUE}).")
+    double valFraction;
+
+    @Option(names = "--batch", paramLabel = "B", description = "Sequences per step (default: 16).")
+    Integer batch;
+
+    @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps (default: 600).")
+    Integer steps;
+
+    @Option(names = "--lr", paramLabel = "X", description = "Peak learning rate (default: 3e-3).")
+    Float lr;
+
+    @Option(names = "--min-lr", paramLabel = "X", description = "Final learning rate of the cosine decay (default: lr / 10).")
+    Float minLr;
+
+    @Option(names = "--warmup", paramLabel = "N", description = "Linear warmup steps (default: 50, at most steps / 10).")
+    Integer warmup;
+
+    @Option(names = "--weight-decay", paramLabel = "X", defaultValue = "0.1",
+            description = "AdamW decoupled weight decay on matrices (default: ${DEFAULT-VALUE}).")
+    float weightDecay;
+
+    @Option(names = "--grad-clip", paramLabel = "X", defaultValue = "1.0",
+            description = "Maximum global gradient norm, 0 to disable (default: ${DEFAULT-VALUE}).")
+    float gradClip;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "1337", description = "Random seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--eval-every", paramLabel = "N", description = "Steps between validation and checkpoints (default: 100).")
+    Integer evalEvery;
+
+    @Option(names = "--eval-batches", paramLabel = "N", defaultValue = "8",
+            description = "Validation batches per measurement (default: ${DEFAULT-VALUE}).")
+    int evalBatches;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: all processors). Results do not depend on it.")
+    Integer threads;
+
+    @Option(names = "--device", paramLabel = "cpu", defaultValue = "cpu", description = "Compute device (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Run directory to write (default: runs/run-<time>).")
+    Path out;
+
+    @Option(names = "--resume", paramLabel = "DIR", description = "Continue the run in DIR up to --steps.")
+    Path resume;
+
+    @Option(names = "--overwrite", description = "Allow --out to replace an existing run.")
+    boolean overwrite;
+
+    @Option(names = "--allow-binary", description = "Train on files that look binary, as raw bytes.")
+    boolean allowBinary;
+
+    @Option(names = "--sample-tokens", paramLabel = "N", defaultValue = "200",
+            description = "Tokens of the sample printed at the end, 0 for none (default: ${DEFAULT-VALUE}).")
+    int sampleTokens;
+
+    @Option(names = "--log-every", paramLabel = "N", defaultValue = "10",
+            description = "Steps between progress lines when the output is not a terminal (default: ${DEFAULT-VALUE}).")
+    int logEvery;
+
+    @Option(names = "--json", description = "Print a JSON summary as the last line of standard output.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        PrintWriter stdout = spec.commandLine().getOut();
+        Setup.device(device);
+        Setup.threads(threads);
+        if (logEvery <= 0) {
+            throw new InvalidInputException("--log-every must be a positive integer, got " + logEvery);
+        }
+        if (sampleTokens < 0) {
+            throw new InvalidInputException("--sample-tokens must be zero or positive, got " + sampleTokens);
+        }
+
+        GptConfig config;
+        TrainSettings settings;
+        RunDirectory run;
+        if (resume != null) {
+            run = new RunDirectory(resume);
+            if (!Files.isDirectory(resume)) {
+                throw new InvalidInputException("--resume " + resume + " is not a directory; pass the --out"
+                        + " directory of an earlier joule train run");
+            }
+            RunDirectory.RunConfig saved = run.readConfig();
+            config = saved.model();
+            TrainSettings s = saved.train();
+            settings = new TrainSettings(s.data(), s.val(), s.valFraction(), steps != null ? steps : s.steps(),
+                    s.batch(), s.lr(), s.minLr(), s.warmup(), s.weightDecay(), s.gradClip(), s.seed(), s.evalEvery(),
+                    s.evalBatches(), s.allowBinary()).validate();
+        } else {
+            config = modelOptions.resolve();
+            settings = settings().validate();
+            Path dir = out != null ? out : Path.of("runs", "run-" + LocalDateTime.now()
+                    .format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+            run = new RunDirectory(dir);
+            if (run.looksLikeRun() && !overwrite) {
+                throw new InvalidInputException("--out " + dir + " already holds a run; pass --overwrite to"
+                        + " replace it, --resume " + dir + " to continue it, or choose another directory");
+            }
+        }
+
+        Dataset dataset = Setup.dataset(settings, config.context());
+        Trainer trainer = new Trainer(config, settings, dataset, run);
+        printTable(stdout, config, settings, dataset, trainer, run.path());
+        Trainer.Result result;
+        try (Progress progress = new Progress(stdout, settings.steps(), logEvery, !json)) {
+            result = resume != null ? trainer.resume(progress) : trainer.train(progress);
+        }
+        stdout.printf(Locale.ROOT, "done: %d steps, val loss %.4f (initial %.4f), %.0f tokens/s, run in %s%n",
+                result.steps(), result.finalValLoss(), result.initialValLoss(), result.tokensPerS(), result.dir());
+
+        if (sampleTokens > 0) {
+            Generator generator = new Generator(trainer.model());
+            String prompt = "The ";
+            stdout.println("sample:");
+            stdout.print(prompt);
+            generator.generate(prompt, new Generator.Options(sampleTokens, 0.8f, 0, 0.95f, settings.seed()),
+                    piece -> {
+                        stdout.print(piece);
+                        stdout.flush();
+                    });
+            stdout.println();
+        }
+        if (json) {
+            JsonObject summary = new JsonObject();
+            summary.addProperty("command", "train");
+            summary.addProperty("dir", result.dir().toString());
+            summary.addProperty("steps", result.steps());
+            summary.addProperty("parameters", result.parameters());
+            summary.addProperty("initial_val_loss", result.initialValLoss());
+            summary.addProperty("train_loss", result.finalTrainLoss());
+            summary.addProperty("val_loss", result.finalValLoss());
+            summary.addProperty("tokens_per_s", result.tokensPerS());
+            stdout.println(summary);
+        }
+        stdout.flush();
+        return Main.EXIT_OK;
+    }
+
+    private TrainSettings settings() {
+        TrainSettings d = TrainSettings.defaults();
+        int n = steps != null ? steps : d.steps();
+        float peak = lr != null ? lr : d.lr();
+        int warm = warmup != null ? warmup : Math.min(d.warmup(), Math.max(0, n / 10));
+        return new TrainSettings(data, val, valFraction, n, batch != null ? batch : d.batch(), peak,
+                minLr != null ? minLr : (Float.isFinite(peak) ? peak / 10 : peak), warm, weightDecay, gradClip, seed,
+                evalEvery != null ? evalEvery : Math.min(d.evalEvery(), Math.max(1, n)), evalBatches, allowBinary);
+    }
+
+    private static void printTable(PrintWriter out, GptConfig c, TrainSettings s, Dataset d, Trainer trainer,
+                                   Path dir) {
+        out.println("+----------------------+------------------------------+");
+        row(out, "run directory", dir.toString());
+        row(out, "model", c.layers() + " layers, " + c.heads() + " heads, width " + c.dim());
+        row(out, "context", Integer.toString(c.context()));
+        row(out, "attention", c.energy() + " / " + c.optimizer());
+        row(out, "parameters", String.format(Locale.ROOT, "%,d", trainer.model().parameterCount()));
+        row(out, "data", s.data().isEmpty() ? "built-in corpus" : String.join(", ", s.data()));
+        row(out, "train / val tokens", String.format(Locale.ROOT, "%,d / %,d", d.trainTokens(), d.valTokens()));
+        row(out, "steps x batch", s.steps() + " x " + s.batch());
+        row(out, "lr (warmup, min)", String.format(Locale.ROOT, "%.2e (%d, %.2e)", s.lr(), s.warmup(), s.minLr()));
+        row(out, "weight decay, clip", s.weightDecay() + ", " + s.gradClip());
+        row(out, "seed", Long.toString(s.seed()));
+        row(out, "threads", Integer.toString(dev.joule.engine.kernels.Parallel.threads()));
+        row(out, "kernels", dev.joule.engine.kernels.Simd.describe());
+        out.println("+----------------------+------------------------------+");
+        out.flush();
+    }
+
+    private static void row(PrintWriter out, String key, String value) {
+        out.printf(Locale.ROOT, "| %-20s | %-28s |%n", key, value);
+    }
+
+    /** Progress bar on a terminal, one fixed-format line every few steps otherwise. */
+    private static final class Progress implements Trainer.Listener, AutoCloseable {
+        private final PrintWriter out;
+        private final int steps;
+        private final int logEvery;
+        private final boolean bar;
+        private ProgressBar progressBar;
+
+        Progress(PrintWriter out, int steps, int logEvery, boolean allowBar) {
+            this.out = out;
+            this.steps = steps;
+            this.logEvery = logEvery;
+            this.bar = allowBar && System.console() != null && System.console().isTerminal();
+        }
+
+        @Override
+        public void onStart(int fromStep, int total, long parameters) {
+            if (bar) {
+                progressBar = new ProgressBarBuilder().setTaskName("train").setInitialMax(total)
+                        .setStyle(ProgressBarStyle.ASCII).startsFrom(fromStep, java.time.Duration.ZERO)
+                        .setUpdateIntervalMillis(250).build();
+            }
+        }
+
+        @Override
+        public void onStep(StepMetrics m) {
+            if (progressBar != null) {
+                progressBar.stepTo(m.step());
+                progressBar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f %.0f tok/s", m.trainLoss(),
+                        m.tokensPerS()));
+                return;
+            }
+            if (m.step() % logEvery == 0 || m.step() == steps) {
+                out.printf(Locale.ROOT, "step %6d/%d | loss %.4f | lr %.2e | norm %7.3f | %7.1f ms | %7.0f tok/s%n",
+                        m.step(), steps, m.trainLoss(), m.lr(), m.gradNorm(), m.ms(), m.tokensPerS());
+                out.flush();
+            }
+        }
+
+        @Override
+        public void onEval(int step, double valLoss) {
+            String line = String.format(Locale.ROOT, "step %6d/%d | val loss %.4f", step, steps, valLoss);
+            if (progressBar != null) {
+                progressBar.pause();
+                out.println();
+                out.println(line);
+                out.flush();
+                progressBar.resume();
+            } else {
+                out.println(line);
+                out.flush();
+            }
+        }
+
+        @Override
+        public void close() {
+            if (progressBar != null) {
+                progressBar.close();
+            }
+        }
+    }
+
+}
