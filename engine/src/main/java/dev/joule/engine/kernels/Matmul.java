@@ -12,7 +12,7 @@ import java.util.Objects;
  *
  * <p>Element addressing: when {@code transA} is false, A(m, k) is {@code a[aOff + m*lda + k]}; when it
  * is true, A(m, k) is {@code a[aOff + k*lda + m]}. B(k, n) follows the same rule with {@code transB}
- * and {@code ldb}. C(m, n) is {@code c[cOff + m*ldc + n]}. C must not overlap A or B; that is not
+ * and {@code ldb}. C(m, n) is {@code c[cOff + m*ldc + n]}. C must not overlap A or B. That is not
  * checked, because two interleaved views of one array are legal and hard to tell from an overlap.
  */
 public final class Matmul {
@@ -53,7 +53,7 @@ public final class Matmul {
         requireNonNegative("M", M);
         requireNonNegative("N", N);
         requireNonNegative("K", K);
-        // Stored shapes: op(A) is M x K, so A itself is K x M when transposed; likewise for B.
+        // Stored shapes: op(A) is M x K, so A itself is K x M when transposed, and likewise for B.
         checkView("a", a, aOff, lda, strideA, batch, transA ? K : M, transA ? M : K, transA ? "M" : "K");
         checkView("b", b, bOff, ldb, strideB, batch, transB ? N : K, transB ? K : N, transB ? "K" : "N");
         checkView("c", c, cOff, ldc, strideC, batch, M, N, "N");

@@ -4,8 +4,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Vector API matrix multiply, blocked and packed in the style of Goto and van de Geijn ("Anatomy of
- * High-Performance Matrix Multiplication", ACM TOMS 2008).
+ * Vector API matrix multiply with cache blocking, packed operands and a register-tiled micro-kernel.
  *
  * <p>Work split: C is cut into tiles of at most {@link #MC} rows by {@link #NC} columns, with tile
  * sizes computed from M and N only. One parallel task computes one tile of one batch entry in full,
@@ -32,9 +31,9 @@ final class MatmulVector {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = SPECIES.length();
 
-    /** Rows of the micro-kernel; fixed by the kernel code. */
+    /** Rows of the micro-kernel, fixed by the kernel code. */
     static final int MR = 6;
-    /** Columns of the micro-kernel: two vectors; fixed by the kernel code. */
+    /** Columns of the micro-kernel (two vectors), fixed by the kernel code. */
     static final int NR = 2 * LANES;
     /** Maximum k block length (system property {@code joule.matmul.kc}). It changes rounding. */
     static final int KC = positiveProperty("joule.matmul.kc", 256);
@@ -79,7 +78,12 @@ final class MatmulVector {
         return roundUp(ceilDiv(size, tiles), unit);
     }
 
-    /** Computes a batch of products; sizes are positive and arguments checked by {@link Matmul}. */
+    /**
+     * Computes a batch of products. Sizes are positive and the arguments were checked by {@link Matmul}.
+     *
+     * <p>NOTE: shapes with M or N below a few vectors (matrix-vector products) run at a few GFLOP/s here,
+     * because packing doubles their memory traffic and a 6 x 16 block is mostly padding; no gemv path yet.
+     */
     static void gemmBatched(int batch, boolean transA, boolean transB, int m, int n, int k,
                             float[] a, int aOff, int lda, int strideA, float[] b, int bOff, int ldb, int strideB,
                             float[] c, int cOff, int ldc, int strideC, boolean accumulate) {
@@ -190,7 +194,7 @@ final class MatmulVector {
             }
             return;
         }
-        // B(p, j) = b[bOff + j*ldb + p]: each source row holds one packed column, read along k.
+        // B(p, j) = b[bOff + j*ldb + p]: each source row is one packed column, read along k.
         for (int j = 0; j < cols; j++) {
             int src = bOff + (col0 + j) * ldb + p0;
             for (int p = 0; p < kb; p++) {
@@ -213,7 +217,7 @@ final class MatmulVector {
                               float[] dst) {
         int strips = ceilDiv(rows, MR);
         if (transA) {
-            // A(i, p) = a[aOff + p*lda + i]: one source row holds this k for every row of the tile. Reading
+            // A(i, p) = a[aOff + p*lda + i]: one source row contains this k for every row of the tile. Reading
             // it in one pass matters: with lda a multiple of 4 KiB, revisiting rows per strip thrashes L1.
             int src = aOff + p0 * lda + row0;
             for (int p = 0; p < kb; p++, src += lda) {

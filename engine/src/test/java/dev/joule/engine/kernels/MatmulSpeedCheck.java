@@ -12,9 +12,9 @@ import java.util.Random;
  *     dev.joule.engine.kernels.MatmulSpeedCheck [threads...]
  * </pre>
  *
- * Each line gives the median and the best of 5 timed runs (the best shows what the kernel reaches
- * when the host does not steal time from this VM), measured after at least 3 warm-up runs and 1 s of warm-up, so that
- * C2 has compiled the kernels (the Vector API is orders of magnitude slower before that). FLOPs are
+ * Each line gives the median and the best of 5 timed runs. The best shows what the kernel reaches
+ * when the host does not steal time from this VM. Timing starts after at least 3 warm-up runs and 1 s,
+ * so that C2 has compiled the kernels, because the Vector API is far slower before that. FLOPs are
  * counted as 2*M*N*K.
  */
 public final class MatmulSpeedCheck {
@@ -38,11 +38,18 @@ public final class MatmulSpeedCheck {
                     boolean transB = variant == 2;
                     double[] gflops = measure(transA, transB, shape[0], shape[1], shape[2]);
                     System.out.printf("threads=%d %-5s M=%-5d N=%-5d K=%-5d median %6.1f  best %6.1f GFLOP/s%n",
-                            threads, transA ? "A^T B" : transB ? "A B^T" : "A B", shape[0], shape[1], shape[2],
+                            threads, label(transA, transB), shape[0], shape[1], shape[2],
                             gflops[0], gflops[1]);
                 }
             }
         }
+    }
+
+    private static String label(boolean transA, boolean transB) {
+        if (transA) {
+            return "A^T B";
+        }
+        return transB ? "A B^T" : "A B";
     }
 
     /** Returns {median, best} GFLOP/s. */

@@ -100,26 +100,26 @@ class MatmulTest {
             return 1e-5 * Math.sqrt(k + 1.0) * magnitude + 1e-30;
         }
 
-        void assertClose(String what, float[] actual, double[] expected, boolean accumulate) {
+        void assertClose(String label, float[] actual, double[] expected, boolean accumulate) {
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < n; j++) {
                     double got = actual[cOff + i * ldc + j];
                     double want = expected[i * n + j];
                     if (!(Math.abs(got - want) <= tolerance(i, j, accumulate))) {
-                        fail(what + " " + this + " accumulate=" + accumulate + ": C(" + i + "," + j + ")="
+                        fail(label + " " + this + " accumulate=" + accumulate + ": C(" + i + "," + j + ")="
                                 + got + ", expected " + want);
                     }
                 }
             }
-            assertOutsideUntouched(what, actual);
+            assertOutsideUntouched(label, actual);
         }
 
-        void assertOutsideUntouched(String what, float[] actual) {
+        void assertOutsideUntouched(String label, float[] actual) {
             for (int x = 0; x < actual.length; x++) {
                 int rel = x - cOff;
                 boolean inside = rel >= 0 && rel / ldc < m && rel % ldc < n;
                 if (!inside && actual[x] != SENTINEL) {
-                    fail(what + " " + this + " wrote outside the view of C at index " + x);
+                    fail(label + " " + this + " wrote outside the view of C at index " + x);
                 }
             }
         }

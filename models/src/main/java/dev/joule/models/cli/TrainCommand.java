@@ -53,13 +53,18 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--steps", paramLabel = "N", description = "Optimizer steps (default: 600).")
     Integer steps;
 
+    @Option(names = "--lr-decay-steps", paramLabel = "N", defaultValue = "0",
+            description = "Step at which the cosine decay ends; 0 means --steps. Give every part of a split run"
+                    + " the final horizon to reproduce one uninterrupted run (default: ${DEFAULT-VALUE}).")
+    int decaySteps;
+
     @Option(names = "--lr", paramLabel = "X", description = "Peak learning rate (default: 3e-3).")
     Float lr;
 
     @Option(names = "--min-lr", paramLabel = "X", description = "Final learning rate of the cosine decay (default: lr / 10).")
     Float minLr;
 
-    @Option(names = "--warmup", paramLabel = "N", description = "Linear warmup steps (default: 50, at most steps / 10).")
+    @Option(names = "--warmup", paramLabel = "N", description = "Linear warmup steps (default: 50, at most a tenth of the decay horizon).")
     Integer warmup;
 
     @Option(names = "--weight-decay", paramLabel = "X", defaultValue = "0.1",
@@ -133,9 +138,7 @@ final class TrainCommand implements Callable<Integer> {
             RunDirectory.RunConfig saved = run.readConfig();
             config = saved.model();
             TrainSettings s = saved.train();
-            settings = new TrainSettings(s.data(), s.val(), s.valFraction(), steps != null ? steps : s.steps(),
-                    s.batch(), s.lr(), s.minLr(), s.warmup(), s.weightDecay(), s.gradClip(), s.seed(), s.evalEvery(),
-                    s.evalBatches(), s.allowBinary()).validate();
+            settings = (steps != null ? s.extendedTo(steps) : s).validate();
         } else {
             config = modelOptions.resolve();
             settings = settings().validate();
@@ -190,8 +193,9 @@ final class TrainCommand implements Callable<Integer> {
         TrainSettings d = TrainSettings.defaults();
         int n = steps != null ? steps : d.steps();
         float peak = lr != null ? lr : d.lr();
-        int warm = warmup != null ? warmup : Math.min(d.warmup(), Math.max(0, n / 10));
-        return new TrainSettings(data, val, valFraction, n, batch != null ? batch : d.batch(), peak,
+        int horizon = decaySteps > 0 ? decaySteps : n;
+        int warm = warmup != null ? warmup : Math.min(d.warmup(), Math.max(0, horizon / 10));
+        return new TrainSettings(data, val, valFraction, n, decaySteps, batch != null ? batch : d.batch(), peak,
                 minLr != null ? minLr : (Float.isFinite(peak) ? peak / 10 : peak), warm, weightDecay, gradClip, seed,
                 evalEvery != null ? evalEvery : Math.min(d.evalEvery(), Math.max(1, n)), evalBatches, allowBinary);
     }

@@ -11,6 +11,9 @@ import java.util.List;
  * @param val optional validation file or folder; null means a held-out tail of the training text
  * @param valFraction share of the training tokens held out for validation when {@code val} is null
  * @param steps total optimizer steps
+ * @param decaySteps step at which the cosine decay reaches {@code minLr}; 0 means {@code steps}. A run
+ *     split into parts gives every part the final horizon, so that the schedule and the weights match
+ *     one uninterrupted run
  * @param batch sequences per step, B
  * @param lr peak learning rate after warmup
  * @param minLr learning rate at the end of the cosine decay
@@ -22,19 +25,34 @@ import java.util.List;
  * @param evalBatches validation batches per measurement
  * @param allowBinary accept files that look binary
  */
-public record TrainSettings(List<String> data, String val, double valFraction, int steps, int batch, float lr,
+public record TrainSettings(List<String> data, String val, double valFraction, int steps, int decaySteps, int batch, float lr,
                             float minLr, int warmup, float weightDecay, float gradClip, long seed, int evalEvery,
                             int evalBatches, boolean allowBinary) {
 
     /** Defaults tuned for the tiny model on a CPU: a few minutes of training. */
     public static TrainSettings defaults() {
-        return new TrainSettings(List.of(), null, 0.1, 600, 16, 3e-3f, 3e-4f, 50, 0.1f, 1.0f, 1337L, 100, 8, false);
+        return new TrainSettings(List.of(), null, 0.1, 600, 0, 16, 3e-3f, 3e-4f, 50, 0.1f, 1.0f, 1337L, 100, 8, false);
+    }
+
+    /** Returns the step at which the learning rate reaches its minimum. */
+    public int decayHorizon() {
+        return decaySteps > 0 ? decaySteps : steps;
+    }
+
+    /** Returns a copy that runs up to {@code newSteps}, keeping the decay horizon of this one. */
+    public TrainSettings extendedTo(int newSteps) {
+        return new TrainSettings(data, val, valFraction, newSteps, decayHorizon(), batch, lr, minLr, warmup,
+                weightDecay, gradClip, seed, evalEvery, evalBatches, allowBinary);
     }
 
     /** Checks every value and throws an {@link InvalidInputException} that names the first bad one. */
     public TrainSettings validate() {
         if (steps <= 0) {
             throw new InvalidInputException("--steps must be a positive integer, got " + steps);
+        }
+        if (decaySteps < 0) {
+            throw new InvalidInputException("--lr-decay-steps must be zero (same as --steps) or positive, got "
+                    + decaySteps);
         }
         if (batch <= 0) {
             throw new InvalidInputException("--batch must be a positive integer, got " + batch);

@@ -127,7 +127,7 @@ public final class Trainer {
             if (!Double.isFinite(norm)) {
                 throw new DivergedException(step + 1, "the gradient norm", norm, checkpointName(lastSaved));
             }
-            float lr = Schedules.warmupCosine(step, settings.warmup(), settings.steps(), settings.lr(),
+            float lr = Schedules.warmupCosine(step, settings.warmup(), settings.decayHorizon(), settings.lr(),
                     settings.minLr());
             optimizer.step(lr);
             model.zeroGrad();
