@@ -35,6 +35,8 @@ public final class Main implements Runnable {
     /** Runs the command line with the given streams and returns the exit code; tests call it directly. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
         CommandLine cli = new CommandLine(new Main());
+        // The last occurrence of a repeated option wins, so scripts can append overrides.
+        cli.setOverwrittenOptionsAllowed(true);
         cli.setOut(out);
         cli.setErr(err);
         cli.setParameterExceptionHandler((ex, ignored) -> {

@@ -145,6 +145,10 @@ public final class Trainer {
             Double val = null;
             if (evaluate) {
                 lastVal = validationLoss();
+                if (!Double.isFinite(lastVal)) {
+                    // The update of this step broke the weights: do not save them.
+                    throw new DivergedException(done, "the validation loss", lastVal, checkpointName(lastSaved));
+                }
                 val = lastVal;
             }
             StepMetrics metrics = new StepMetrics(done, lossValue, val, lr, norm, tokensPerS, ms);
