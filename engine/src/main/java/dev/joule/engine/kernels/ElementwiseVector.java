@@ -248,9 +248,10 @@ final class ElementwiseVector {
      * implementation, which could change the result between execution modes.
      */
     static double sumLanes(FloatVector v) {
+        float[] lanes = v.toArray();
         double s = 0;
-        for (int lane = 0; lane < L; lane++) {
-            s += v.lane(lane);
+        for (float lane : lanes) {
+            s += lane;
         }
         return s;
     }

@@ -1,18 +1,24 @@
 package dev.joule.models.cli;
 
+import dev.joule.layers.EnergyRecipe;
 import dev.joule.models.InvalidInputException;
 import dev.joule.models.gpt.GptConfig;
 
-/** Rejects energy and optimizer names that this build cannot run, before any work starts. */
+/** Rejects energy and optimizer pairs that cannot run, before any work starts. */
 final class ModelFactoryCheck {
     private ModelFactoryCheck() {}
 
+    /**
+     * Accepts every pair that {@link EnergyRecipe#of} accepts.
+     *
+     * @throws InvalidInputException with the recipe's message, which says why and what works
+     */
     static void check(GptConfig c) {
-        if (!"softmax".equals(c.energy())) {
-            throw new InvalidInputException("unknown --energy '" + c.energy() + "'; use softmax");
-        }
-        if (!"gd".equals(c.optimizer())) {
-            throw new InvalidInputException("unknown --optimizer '" + c.optimizer() + "'; use gd");
+        try {
+            EnergyRecipe.of(c.energy(), c.optimizer());
+        } catch (IllegalArgumentException e) {
+            throw new InvalidInputException("--energy " + c.energy() + " --optimizer " + c.optimizer() + ": "
+                    + e.getMessage(), e);
         }
     }
 }

@@ -1,0 +1,76 @@
+package dev.joule.models.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Argument handling of {@code joule bench}; no speed is checked. */
+class BenchCommandTest {
+    record Outcome(int code, String out, String err) {}
+
+    static Outcome run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Outcome(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void unknownTargetIsAUsageError() {
+        Outcome o = run("bench", "matmull");
+        assertEquals(2, o.code(), o.err());
+        assertTrue(o.err().contains("matmull"), o.err());
+    }
+
+    @Test
+    void badValuesNameTheValue() {
+        Outcome model = run("bench", "step", "--model", "huge");
+        assertEquals(2, model.code(), model.err());
+        assertTrue(model.err().contains("huge"), model.err());
+
+        Outcome steps = run("bench", "step", "--steps", "0");
+        assertEquals(2, steps.code(), steps.err());
+        assertTrue(steps.err().contains("--steps"), steps.err());
+
+        Outcome threads = run("bench", "matmul", "--threads", "0");
+        assertEquals(2, threads.code(), threads.err());
+
+        Outcome tokens = run("bench", "step", "--tokens", "lorem");
+        assertEquals(2, tokens.code(), tokens.err());
+        assertTrue(tokens.err().contains("lorem"), tokens.err());
+    }
+
+    @Test
+    void tinyStepPrintsJsonLines() {
+        Outcome o = run("bench", "step", "--json", "--steps", "2", "--warmup", "1", "--layers", "1",
+                "--heads", "2", "--dim", "16", "--context", "16", "--batch", "2");
+        assertEquals(0, o.code(), o.err());
+        List<String> lines = o.out().lines().filter(l -> !l.isBlank()).toList();
+        assertEquals(1, lines.size(), o.out());
+        JsonObject figure = JsonParser.parseString(lines.get(0)).getAsJsonObject();
+        assertEquals("step", figure.get("bench").getAsString());
+        assertEquals(2, figure.get("steps").getAsInt());
+        assertEquals(2 * 16, figure.get("batch").getAsInt() * figure.get("context").getAsInt());
+        assertTrue(figure.get("tokens_per_s").getAsDouble() > 0, lines.get(0));
+        assertTrue(figure.get("parameters").getAsLong() > 0, lines.get(0));
+    }
+
+    @Test
+    void presetsAndTargetsAreListed() {
+        assertEquals(List.of("matmul", "attention", "step"), BenchCommand.TARGETS);
+        BenchCommand c = new BenchCommand();
+        c.model = "llmc";
+        var config = c.config();
+        assertEquals(4, config.layers());
+        assertEquals(4, config.heads());
+        assertEquals(256, config.dim());
+        assertEquals(256, config.context());
+        assertEquals(256, config.vocab());
+    }
+}
