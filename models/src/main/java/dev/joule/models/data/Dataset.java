@@ -12,7 +12,7 @@ import dev.joule.models.InvalidInputException;
  *
  * <p>The token arrays are used in place, not copied, so callers must not modify them.
  */
-public final class Dataset {
+public final class Dataset implements BatchSource {
     /** Rng stream for training window starts. The value is arbitrary, and other Rng users should pick their own. */
     static final long TRAIN_WINDOW_STREAM = 0x4A6F_756C_6544_6174L;
 

@@ -6,6 +6,7 @@ import dev.joule.engine.Tensor;
 import dev.joule.engine.optim.AdamW;
 import dev.joule.engine.optim.Schedules;
 import dev.joule.models.InvalidInputException;
+import dev.joule.models.data.BatchSource;
 import dev.joule.models.data.Dataset;
 import dev.joule.models.gpt.Gpt;
 import dev.joule.models.gpt.GptConfig;
@@ -47,7 +48,7 @@ public final class Trainer {
 
     private final Gpt model;
     private final AdamW optimizer;
-    private final Dataset data;
+    private final BatchSource data;
     private final GptConfig config;
     private final TrainSettings settings;
     private final RunDirectory run;
@@ -56,7 +57,7 @@ public final class Trainer {
      * Builds the model and optimizer. With {@code resume}, loads the weights, optimizer moments and step
      * from {@code run}; otherwise the directory receives a fresh config.json.
      */
-    public Trainer(GptConfig config, TrainSettings settings, Dataset data, RunDirectory run) {
+    public Trainer(GptConfig config, TrainSettings settings, BatchSource data, RunDirectory run) {
         this.config = config.validate();
         this.settings = settings.validate();
         this.data = data;
