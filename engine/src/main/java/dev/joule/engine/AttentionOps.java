@@ -14,7 +14,7 @@ public final class AttentionOps {
     /**
      * Computes causal multi-head softmax attention straight from a fused projection.
      *
-     * <p>qkv (B, T, 3C) holds q in columns [0, C), k in [C, 2C) and v in [2C, 3C). Head h of H uses
+     * <p>qkv (B, T, 3C) contains q in columns [0, C), k in [C, 2C) and v in [2C, 3C). Head h of H uses
      * columns h*D to (h+1)*D of each, with D = C / H. Row i of head h of the result is
      * {@code y_i = sum_{j <= i} softmax_j(scale * q_i . k_j) v_j}, placed in columns h*D to (h+1)*D of a
      * (B, T, C) tensor, the layout that the output projection reads.
@@ -52,13 +52,13 @@ public final class AttentionOps {
 
         float[] in = qkv.isContiguous() && qkv.offset == 0 ? qkv.data : qkv.toArray();
         int[] outShape = {batch, t, c};
-        float[] y = new float[Shapes.checkedNumel(outShape)];
-        float[] rowMax = new float[Shapes.checkedNumel(new int[] {batch, heads, t})];
-        float[] rowInvSum = new float[rowMax.length];
+        float[] y = Buffers.floats(Shapes.checkedNumel(outShape));
+        float[] rowMax = Buffers.floats(batch * heads * t);
+        float[] rowInvSum = Buffers.floats(rowMax.length);
         FlashAttention.forward(in, batch, t, heads, dim, scale, y, rowMax, rowInvSum);
 
         return Autograd.record(Tensor.of(y, outShape), "causalSelfAttention", g -> {
-            float[] dqkv = new float[batch * t * width];
+            float[] dqkv = Buffers.floats(batch * t * width);
             FlashAttention.backward(in, y, g.toArray(), rowMax, rowInvSum, batch, t, heads, dim, scale, dqkv);
             Autograd.accumulateOwned(qkv, dqkv);
         }, qkv);

@@ -134,7 +134,7 @@ public final class Autograd {
                     + " gradient; mark parameters with requiresGrad(true) and compute outside noGrad()");
         }
         List<Tensor> order = topologicalOrder(loss);
-        float[] seed = new float[1];
+        float[] seed = Buffers.floats(1);
         seed[0] = 1f;
         accumulateOwned(loss, seed);
         try (NoGradScope ignored = noGrad()) {

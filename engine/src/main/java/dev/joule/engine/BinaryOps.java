@@ -58,13 +58,17 @@ final class BinaryOps {
         String op = kind.name().toLowerCase();
         int[] shape = broadcastShape(op, a.shape, b.shape);
         int n = Shapes.checkedNumel(shape);
+        if ((kind == Kind.ADD || kind == Kind.SUB) && Arrays.equals(a.shape, shape) && a.isContiguous()
+                && b.isContiguous() && !Arrays.equals(b.shape, shape) && Reductions.leadingRows(shape, b.shape) > 0) {
+            return addRows(kind, a, b, shape);
+        }
         float[] av = Arrays.equals(a.shape, shape) && a.isContiguous() ? null : expanded(a, shape);
         float[] bv = Arrays.equals(b.shape, shape) && b.isContiguous() ? null : expanded(b, shape);
         float[] ad = av == null ? a.data : av;
         int aOff = av == null ? a.offset : 0;
         float[] bd = bv == null ? b.data : bv;
         int bOff = bv == null ? b.offset : 0;
-        float[] out = new float[n];
+        float[] out = Buffers.floats(n);
         switch (kind) {
             case ADD -> Elementwise.add(ad, aOff, bd, bOff, out, 0, n);
             case SUB -> Elementwise.sub(ad, aOff, bd, bOff, out, 0, n);
@@ -73,6 +77,34 @@ final class BinaryOps {
         }
         Tensor result = Tensor.of(out, shape);
         return Autograd.record(result, op, g -> backward(kind, a, b, shape, g), a, b);
+    }
+
+    /**
+     * a (rows..., cols...) +/- b (cols...): the bias case. Adds b to every row without materializing
+     * the broadcast, and the backward of b sums the rows of the gradient in row order.
+     */
+    private static Tensor addRows(Kind kind, Tensor a, Tensor b, int[] shape) {
+        int rows = Reductions.leadingRows(shape, b.shape);
+        int cols = b.numel();
+        float[] out = Buffers.floats(rows * cols);
+        for (int r = 0; r < rows; r++) {
+            if (kind == Kind.ADD) {
+                Elementwise.add(a.data, a.offset + r * cols, b.data, b.offset, out, r * cols, cols);
+            } else {
+                Elementwise.sub(a.data, a.offset + r * cols, b.data, b.offset, out, r * cols, cols);
+            }
+        }
+        String op = kind.name().toLowerCase();
+        return Autograd.record(Tensor.of(out, shape), op, g -> {
+            Autograd.accumulate(a, g);
+            if (b.requiresGrad) {
+                float[] gb = Reductions.sumToShape(g, b.shape);
+                if (kind == Kind.SUB) {
+                    Elementwise.scale(gb, 0, -1f, gb, 0, gb.length);
+                }
+                Autograd.accumulateOwned(b, gb);
+            }
+        }, a, b);
     }
 
     private static void backward(Kind kind, Tensor a, Tensor b, int[] shape, Tensor g) {
@@ -98,26 +130,26 @@ final class BinaryOps {
     }
 
     private static float[] times(float[] x, float[] y, int n) {
-        float[] out = new float[n];
+        float[] out = Buffers.floats(n);
         Elementwise.mul(x, 0, y, 0, out, 0, n);
         return out;
     }
 
     private static float[] over(float[] x, float[] y, int n) {
-        float[] out = new float[n];
+        float[] out = Buffers.floats(n);
         Elementwise.div(x, 0, y, 0, out, 0, n);
         return out;
     }
 
     private static float[] negated(float[] x, int n) {
-        float[] out = new float[n];
+        float[] out = Buffers.floats(n);
         Elementwise.scale(x, 0, -1f, out, 0, n);
         return out;
     }
 
     /** d(a/b)/db = -a/b^2, times the upstream gradient. */
     private static float[] divBackwardB(float[] g, float[] a, float[] b, int n) {
-        float[] out = new float[n];
+        float[] out = Buffers.floats(n);
         for (int i = 0; i < n; i++) {
             out[i] = -g[i] * a[i] / (b[i] * b[i]);
         }

@@ -26,7 +26,7 @@ public final class IndexOps {
         int vocab = weight.size(0);
         int c = weight.size(1);
         float[] w = weight.isContiguous() && weight.offset == 0 ? weight.data : weight.toArray();
-        float[] out = new float[ids.length * c];
+        float[] out = Buffers.floats(ids.length * c);
         for (int i = 0; i < ids.length; i++) {
             int id = ids[i];
             if (id < 0 || id >= vocab) {
@@ -40,7 +40,7 @@ public final class IndexOps {
         return Autograd.record(Tensor.of(out, outShape), "embedding", g -> {
             // Scatter-add in position order, so repeated ids sum in a fixed order.
             float[] gv = g.toArray();
-            float[] dw = new float[vocab * c];
+            float[] dw = Buffers.floats(vocab * c);
             for (int i = 0; i < ids.length; i++) {
                 int row = ids[i] * c;
                 int src = i * c;
@@ -158,8 +158,8 @@ public final class IndexOps {
         }
         float[] in = x.toArray();
         float keepScale = 1f / (1f - p);
-        float[] mask = new float[in.length];
-        float[] out = new float[in.length];
+        float[] mask = Buffers.floats(in.length);
+        float[] out = Buffers.floats(in.length);
         for (int i = 0; i < in.length; i++) {
             mask[i] = Rng.uniform(seed, stream, i) >= p ? keepScale : 0f;
             out[i] = in[i] * mask[i];

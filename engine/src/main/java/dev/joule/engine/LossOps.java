@@ -29,8 +29,8 @@ public final class LossOps {
                     + " targets");
         }
         float[] in = logits.isContiguous() && logits.offset == 0 ? logits.data : logits.toArray();
-        float[] losses = new float[rows];
-        float[] probs = new float[rows * cols];
+        float[] losses = Buffers.floats(rows);
+        float[] probs = Buffers.floats(rows * cols);
         RowKernels.crossEntropy(in, 0, targets, 0, losses, probs, rows, cols);
         int counted = 0;
         double total = 0;
@@ -43,7 +43,7 @@ public final class LossOps {
         int count = Math.max(counted, 1);
         Tensor loss = Tensor.scalar((float) (total / count));
         return Autograd.record(loss, "crossEntropy", g -> {
-            float[] dlogits = new float[rows * cols];
+            float[] dlogits = Buffers.floats(rows * cols);
             RowKernels.crossEntropyBackward(probs, targets, 0, g.item() / count, dlogits, 0, rows, cols, false);
             Autograd.accumulateOwned(logits, dlogits);
         }, logits);

@@ -41,7 +41,7 @@ final class MatmulOp {
 
         Operand av = operand(a, batchShape, m, k);
         Operand bv = operand(b, batchShape, k, n);
-        float[] out = new float[Shapes.checkedNumel(outShape)];
+        float[] out = Buffers.floats(Shapes.checkedNumel(outShape));
         Matmul.gemmBatched(batch, av.trans, bv.trans, m, n, k, av.data, av.offset, av.ld, av.batchStride,
                 bv.data, bv.offset, bv.ld, bv.batchStride, out, 0, n, m * n, false);
 
@@ -49,7 +49,7 @@ final class MatmulOp {
             float[] dc = g.toArray();
             if (a.requiresGrad) {
                 // dA (M, K) = dC (M, N) @ B^T (N, K)
-                float[] da = new float[batch * m * k];
+                float[] da = Buffers.floats(batch * m * k);
                 Matmul.gemmBatched(batch, false, !bv.trans, m, k, n, dc, 0, n, m * n,
                         bv.data, bv.offset, bv.ld, bv.batchStride, da, 0, k, m * k, false);
                 Autograd.accumulateOwned(a, reduceBatch(da, batchShape, m, k, a.shape));
@@ -66,11 +66,11 @@ final class MatmulOp {
         boolean bShared = bShape.length == 2 || Shapes.numel(Arrays.copyOf(bShape, bShape.length - 2)) == 1;
         if (bShared && !av.trans && (batch == 1 || av.batchStride == m * av.ld)) {
             // Fold the batch into the rows of A: one reduction of length batch*M per element of dB.
-            float[] db = new float[k * n];
+            float[] db = Buffers.floats(k * n);
             Matmul.gemm(true, false, k, n, batch * m, av.data, av.offset, av.ld, dc, 0, n, db, 0, n, false);
             return db;
         }
-        float[] db = new float[batch * k * n];
+        float[] db = Buffers.floats(batch * k * n);
         Matmul.gemmBatched(batch, !av.trans, false, k, n, m, av.data, av.offset, av.ld, av.batchStride,
                 dc, 0, n, m * n, db, 0, n, k * n, false);
         return reduceBatch(db, batchShape, k, n, bShape);

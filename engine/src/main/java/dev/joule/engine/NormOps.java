@@ -19,10 +19,10 @@ public final class NormOps {
         int cols = lastAxis(x, "softmax");
         int rows = cols == 0 ? 0 : x.numel() / cols;
         float[] in = rowsOf(x);
-        float[] y = new float[in.length];
+        float[] y = Buffers.floats(in.length);
         RowKernels.softmax(in, 0, y, 0, rows, cols);
         return Autograd.record(Tensor.of(y, x.shape), "softmax", g -> {
-            float[] dx = new float[y.length];
+            float[] dx = Buffers.floats(y.length);
             RowKernels.softmaxBackward(y, 0, g.toArray(), 0, dx, 0, rows, cols, false);
             Autograd.accumulateOwned(x, dx);
         }, x);
@@ -33,10 +33,10 @@ public final class NormOps {
         int cols = lastAxis(x, "logSoftmax");
         int rows = cols == 0 ? 0 : x.numel() / cols;
         float[] in = rowsOf(x);
-        float[] y = new float[in.length];
+        float[] y = Buffers.floats(in.length);
         RowKernels.logSoftmax(in, 0, y, 0, rows, cols);
         return Autograd.record(Tensor.of(y, x.shape), "logSoftmax", g -> {
-            float[] dx = new float[y.length];
+            float[] dx = Buffers.floats(y.length);
             RowKernels.logSoftmaxBackward(y, 0, g.toArray(), 0, dx, 0, rows, cols, false);
             Autograd.accumulateOwned(x, dx);
         }, x);
@@ -58,17 +58,17 @@ public final class NormOps {
         float[] in = rowsOf(x);
         float[] g = gamma == null ? null : rowsOf(gamma);
         float[] b = beta == null ? null : rowsOf(beta);
-        float[] y = new float[in.length];
-        float[] mean = new float[rows];
-        float[] rstd = new float[rows];
+        float[] y = Buffers.floats(in.length);
+        float[] mean = Buffers.floats(rows);
+        float[] rstd = Buffers.floats(rows);
         RowKernels.layerNorm(in, 0, g, 0, b, 0, y, 0, mean, rstd, rows, cols, eps);
         Tensor[] inputs = {x, gamma, beta};
         return Autograd.record(Tensor.of(y, x.shape), "layerNorm", dy -> {
-            float[] dx = x.requiresGrad ? new float[in.length] : null;
-            float[] dg = gamma != null && gamma.requiresGrad ? new float[cols] : null;
-            float[] db = beta != null && beta.requiresGrad ? new float[cols] : null;
+            float[] dx = x.requiresGrad ? Buffers.floats(in.length) : null;
+            float[] dg = gamma != null && gamma.requiresGrad ? Buffers.floats(cols) : null;
+            float[] db = beta != null && beta.requiresGrad ? Buffers.floats(cols) : null;
             float[] dyv = dy.toArray();
-            float[] dxBuf = dx == null ? new float[in.length] : dx;
+            float[] dxBuf = dx == null ? Buffers.floats(in.length) : dx;
             RowKernels.layerNormBackward(in, 0, g, 0, mean, rstd, dyv, 0, dxBuf, 0, dg, 0, db, 0, rows, cols);
             if (dx != null) {
                 Autograd.accumulateOwned(x, dx);

@@ -76,7 +76,7 @@ final class Reductions {
         int inner = reducedCount(x.shape, mask);
         float[] values = reducedLast(x, mask);
         int outer = inner == 0 ? Shapes.checkedNumel(shape) : values.length / inner;
-        float[] out = new float[outer];
+        float[] out = Buffers.floats(outer);
         for (int o = 0; o < outer; o++) {
             out[o] = (float) dev.joule.engine.kernels.Elementwise.sum(values, o * inner, inner);
         }
@@ -117,7 +117,7 @@ final class Reductions {
         int[] shape = outShape(x.shape, mask, keepDims);
         float[] values = reducedLast(x, mask);
         int outer = values.length / inner;
-        float[] out = new float[outer];
+        float[] out = Buffers.floats(outer);
         int[] argmax = new int[outer];
         for (int o = 0; o < outer; o++) {
             int base = o * inner;
@@ -133,7 +133,7 @@ final class Reductions {
         return Autograd.record(Tensor.of(out, shape), "max", g -> {
             // Scatter into the permuted layout (axis a last), then permute back to x's layout.
             float[] gv = g.toArray();
-            float[] permuted = new float[values.length];
+            float[] permuted = Buffers.floats(values.length);
             for (int o = 0; o < outer; o++) {
                 permuted[o * inner + argmax[o]] = gv[o];
             }
@@ -153,12 +153,50 @@ final class Reductions {
     }
 
     /**
+     * Returns the product of the leading axes of {@code shape} when {@code target}, after dropping its
+     * leading size-1 axes, equals the trailing axes of {@code shape}; otherwise -1.
+     */
+    static int leadingRows(int[] shape, int[] target) {
+        int start = 0;
+        while (start < target.length && target[start] == 1) {
+            start++;
+        }
+        int suffix = target.length - start;
+        if (suffix > shape.length) {
+            return -1;
+        }
+        int lead = shape.length - suffix;
+        for (int k = 0; k < suffix; k++) {
+            if (shape[lead + k] != target[start + k]) {
+                return -1;
+            }
+        }
+        long rows = 1;
+        for (int k = 0; k < lead; k++) {
+            rows *= shape[k];
+        }
+        return (int) rows;
+    }
+
+    /**
      * Sums a gradient of a broadcast shape down to {@code target}, the shape of the operand that was
      * broadcast. Elements are added in row-major order of {@code g}, so the result is deterministic.
      */
     static float[] sumToShape(Tensor g, int[] target) {
         if (Arrays.equals(g.shape, target)) {
             return g.toArray();
+        }
+        int rows = leadingRows(g.shape, target);
+        if (rows >= 0) {
+            // target is a suffix of g's shape: add the rows of g into one row, in row order.
+            float[] values = g.isContiguous() ? g.data : g.toArray();
+            int base = g.isContiguous() ? g.offset : 0;
+            int cols = Shapes.checkedNumel(target);
+            float[] out = Buffers.floats(cols);
+            for (int r = 0; r < rows; r++) {
+                dev.joule.engine.kernels.Elementwise.add(out, 0, values, base + r * cols, out, 0, cols);
+            }
+            return out;
         }
         int rank = g.shape.length;
         int lead = rank - target.length;
@@ -167,7 +205,7 @@ final class Reductions {
         for (int k = lead; k < rank; k++) {
             strides[k] = target[k - lead] == 1 && g.shape[k] != 1 ? 0 : targetStrides[k - lead];
         }
-        float[] out = new float[Shapes.checkedNumel(target)];
+        float[] out = Buffers.floats(Shapes.checkedNumel(target));
         float[] values = g.toArray();
         int[] index = new int[rank];
         int pos = 0;

@@ -46,7 +46,7 @@ public final class Tensor {
     /** Returns a new zero-filled contiguous tensor. */
     public static Tensor zeros(int... shape) {
         int[] s = shape.clone();
-        return new Tensor(new float[Shapes.checkedNumel(s)], 0, s, Shapes.contiguousStrides(s));
+        return new Tensor(Buffers.floats(Shapes.checkedNumel(s)), 0, s, Shapes.contiguousStrides(s));
     }
 
     /** Returns a new contiguous tensor filled with {@code value}. */
@@ -350,7 +350,7 @@ public final class Tensor {
     /** Returns the elements in row-major logical order, as a new array. */
     public float[] toArray() {
         int n = numel();
-        float[] out = new float[n];
+        float[] out = Buffers.floats(n);
         if (isContiguous()) {
             System.arraycopy(data, offset, out, 0, n);
             return out;

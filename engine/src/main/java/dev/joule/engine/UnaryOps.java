@@ -13,10 +13,10 @@ final class UnaryOps {
     static Tensor scale(Tensor x, float s) {
         float[] in = values(x);
         int n = in.length;
-        float[] out = new float[n];
+        float[] out = Buffers.floats(n);
         Elementwise.scale(in, 0, s, out, 0, n);
         return Autograd.record(Tensor.of(out, x.shape), "scale", g -> {
-            float[] gx = new float[n];
+            float[] gx = Buffers.floats(n);
             Elementwise.scale(g.toArray(), 0, s, gx, 0, n);
             Autograd.accumulateOwned(x, gx);
         }, x);
@@ -25,7 +25,7 @@ final class UnaryOps {
     static Tensor addScalar(Tensor x, float s) {
         float[] in = values(x);
         int n = in.length;
-        float[] out = new float[n];
+        float[] out = Buffers.floats(n);
         Elementwise.addScalar(in, 0, s, out, 0, n);
         return Autograd.record(Tensor.of(out, x.shape), "addScalar", g -> Autograd.accumulate(x, g), x);
     }
@@ -33,11 +33,11 @@ final class UnaryOps {
     static Tensor exp(Tensor x) {
         float[] in = values(x);
         int n = in.length;
-        float[] out = new float[n];
+        float[] out = Buffers.floats(n);
         Elementwise.exp(in, 0, out, 0, n);
         // d exp(x) = exp(x) dx: the backward reuses the output.
         return Autograd.record(Tensor.of(out, x.shape), "exp", g -> {
-            float[] gx = new float[n];
+            float[] gx = Buffers.floats(n);
             Elementwise.mul(g.toArray(), 0, out, 0, gx, 0, n);
             Autograd.accumulateOwned(x, gx);
         }, x);
@@ -46,10 +46,10 @@ final class UnaryOps {
     static Tensor log(Tensor x) {
         float[] in = values(x);
         int n = in.length;
-        float[] out = new float[n];
+        float[] out = Buffers.floats(n);
         Elementwise.log(in, 0, out, 0, n);
         return Autograd.record(Tensor.of(out, x.shape), "log", g -> {
-            float[] gx = new float[n];
+            float[] gx = Buffers.floats(n);
             Elementwise.div(g.toArray(), 0, in, 0, gx, 0, n);
             Autograd.accumulateOwned(x, gx);
         }, x);
@@ -58,12 +58,12 @@ final class UnaryOps {
     static Tensor tanh(Tensor x) {
         float[] in = values(x);
         int n = in.length;
-        float[] out = new float[n];
+        float[] out = Buffers.floats(n);
         Elementwise.tanh(in, 0, out, 0, n);
         // d tanh(x) = (1 - tanh(x)^2) dx.
         return Autograd.record(Tensor.of(out, x.shape), "tanh", g -> {
             float[] gv = g.toArray();
-            float[] gx = new float[n];
+            float[] gx = Buffers.floats(n);
             for (int i = 0; i < n; i++) {
                 gx[i] = gv[i] * (1f - out[i] * out[i]);
             }
@@ -74,10 +74,10 @@ final class UnaryOps {
     static Tensor gelu(Tensor x) {
         float[] in = values(x);
         int n = in.length;
-        float[] out = new float[n];
+        float[] out = Buffers.floats(n);
         Elementwise.gelu(in, 0, out, 0, n);
         return Autograd.record(Tensor.of(out, x.shape), "gelu", g -> {
-            float[] gx = new float[n];
+            float[] gx = Buffers.floats(n);
             Elementwise.geluBackward(in, 0, g.toArray(), 0, gx, 0, n, false);
             Autograd.accumulateOwned(x, gx);
         }, x);

@@ -102,7 +102,7 @@ final class Views {
         shape[a] = to - from;
         Tensor out = new Tensor(x.data, x.offset + from * x.strides[a], shape, x.strides.clone());
         return Autograd.record(out, "slice", g -> {
-            float[] full = new float[x.numel()];
+            float[] full = Buffers.floats(x.numel());
             Tensor target = Tensor.of(full, x.shape).slice(a, from, to);
             scatterInto(target, g);
             Autograd.accumulateOwned(x, full);

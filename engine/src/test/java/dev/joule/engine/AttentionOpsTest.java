@@ -101,7 +101,7 @@ class AttentionOpsTest {
         return new Reference(y, dqkv);
     }
 
-    /** Returns the index of q[b, i, head h, d] in a (B, T, 3C) array; add C for k and 2C for v. */
+    /** Returns the index of q[b, i, head h, d] in a (B, T, 3C) array. Add C for k and 2C for v. */
     private static int qIndex(int b, int i, int h, int d, int t, int c, int dim) {
         return (b * t + i) * 3 * c + h * dim + d;
     }
@@ -271,7 +271,7 @@ class AttentionOpsTest {
         assertClose(composedIn.grad().toArray(), fusedIn.grad().toArray(), 1e-4, "dqkv");
     }
 
-    /** The unfused path: split heads, q k^T, mask, softmax, times v, merge heads. */
+    /** Computes attention unfused: split heads, q k^T, mask, softmax, times v, merge heads. */
     static Tensor composedAttention(Tensor qkv, int heads, float scale) {
         int batch = qkv.size(0);
         int t = qkv.size(1);

@@ -17,11 +17,11 @@ import java.util.Random;
  * </pre>
  *
  * Each line gives the median and the best of 7 timed runs of {@code sum(y * r).backward()}, after at
- * least 3 warm-up runs and 1 s so that C2 has compiled the kernels.
+ * least 3 warm-up runs and 3 s so that C2 has compiled the kernels.
  */
 public final class AttentionSpeedCheck {
     private static final int WARMUP = 3;
-    private static final long WARMUP_NANOS = 1_000_000_000L;
+    private static final long WARMUP_NANOS = 3_000_000_000L;
     private static final int RUNS = 7;
     private static final int BATCH = 1;
     private static final int HEADS = 4;

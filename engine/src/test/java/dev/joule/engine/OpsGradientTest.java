@@ -15,6 +15,9 @@ class OpsGradientTest {
     void arithmeticWithBroadcasting() {
         GradCheck.check("add same shape", x -> x[0].add(x[1]), r(3, 4), r(3, 4));
         GradCheck.check("add bias", x -> x[0].add(x[1]), r(2, 3, 4), r(4));
+        GradCheck.check("sub bias", x -> x[0].sub(x[1]), r(2, 3, 4), r(3, 4));
+        GradCheck.check("add bias with leading ones", x -> x[0].add(x[1]), r(5, 4), r(1, 4));
+        GradCheck.check("add bias to transposed", x -> x[0].transpose(0, 1).add(x[1]), r(4, 3), r(4));
         GradCheck.check("sub column", x -> x[0].sub(x[1]), r(3, 4), r(3, 1));
         GradCheck.check("mul outer", x -> x[0].mul(x[1]), r(3, 1), r(1, 5));
         GradCheck.check("mul scalar tensor", x -> x[0].mul(x[1]), r(2, 3), r(1));

@@ -19,14 +19,14 @@ public final class EnergyOps {
      */
     public static Tensor logSigmoid(Tensor x) {
         float[] in = x.toArray();
-        float[] out = new float[in.length];
+        float[] out = dev.joule.engine.Buffers.floats(in.length);
         for (int i = 0; i < in.length; i++) {
             double a = in[i];
             out[i] = (float) (Math.min(a, 0.0) - Math.log1p(Math.exp(-Math.abs(a))));
         }
         return Autograd.record(Tensor.of(out, x.shape()), "logSigmoid", g -> {
             float[] gv = g.toArray();
-            float[] dx = new float[in.length];
+            float[] dx = dev.joule.engine.Buffers.floats(in.length);
             for (int i = 0; i < in.length; i++) {
                 dx[i] = (float) (gv[i] / (1.0 + Math.exp(in[i])));
             }
@@ -62,7 +62,7 @@ public final class EnergyOps {
         float[] av = a.toArray();
         float[] bv = b.toArray();
         double[] inv = new double[n * d * d];
-        float[] y = new float[n * d];
+        float[] y = dev.joule.engine.Buffers.floats(n * d);
         double[] work = new double[d * 2 * d];
         for (int m = 0; m < n; m++) {
             invert(av, m * d * d, d, work, inv, m * d * d);
@@ -76,8 +76,8 @@ public final class EnergyOps {
         }
         return Autograd.record(Tensor.of(y, bs), "solve", g -> {
             float[] gv = g.toArray();
-            float[] db = new float[n * d];
-            float[] da = new float[n * d * d];
+            float[] db = dev.joule.engine.Buffers.floats(n * d);
+            float[] da = dev.joule.engine.Buffers.floats(n * d * d);
             for (int m = 0; m < n; m++) {
                 int base = m * d * d;
                 for (int k = 0; k < d; k++) {

@@ -7,7 +7,7 @@ import java.util.Objects;
  *
  * <p>Each method picks {@link ElementwiseVector} when {@link Simd#enabled()} and {@link ElementwiseScalar}
  * otherwise, and runs it over fixed chunks of {@link #CHUNK} elements. Chunks go to the {@link Parallel}
- * pool once the range reaches a size threshold; smaller ranges run the same chunks inline. Chunk
+ * pool once the range reaches a size threshold, and smaller ranges run the same chunks inline. Chunk
  * boundaries depend only on {@code n}, so a map gives the same bits at any thread count. A reduction
  * computes one double partial per chunk and adds the partials in chunk order, so it is also independent
  * of the thread count. It does depend on the vector width, because the vector kernel keeps one float

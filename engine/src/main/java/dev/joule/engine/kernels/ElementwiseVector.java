@@ -36,7 +36,9 @@ final class ElementwiseVector {
     static final int OP_TANH = 2;
     static final int OP_GELU = 3;
 
-    private static final FloatVector ZERO = FloatVector.zero(S);
+    // Constant vectors are fine as operands. A loop-carried accumulator, or a ternary that may yield a
+    // constant, starts from FloatVector.zero(S) or a broadcast instead. On JDK 25 (x86-64, AVX-512), a merge
+    // with a static constant vector made C2 box the vector every iteration, which timed about 10x slower.
     private static final FloatVector ONE = FloatVector.broadcast(S, 1f);
     private static final FloatVector TWO = FloatVector.broadcast(S, 2f);
     private static final FloatVector HALF = FloatVector.broadcast(S, 0.5f);
@@ -173,14 +175,14 @@ final class ElementwiseVector {
         for (; i <= n - L; i += L) {
             FloatVector d = geluDerivative(FloatVector.fromArray(S, x, xOff + i));
             FloatVector g = FloatVector.fromArray(S, dy, dyOff + i);
-            FloatVector base = accumulate ? FloatVector.fromArray(S, dx, dxOff + i) : ZERO;
+            FloatVector base = accumulate ? FloatVector.fromArray(S, dx, dxOff + i) : FloatVector.zero(S);
             g.fma(d, base).intoArray(dx, dxOff + i);
         }
         if (i < n) {
             VectorMask<Float> m = S.indexInRange(i, n);
             FloatVector d = geluDerivative(FloatVector.fromArray(S, x, xOff + i, m));
             FloatVector g = FloatVector.fromArray(S, dy, dyOff + i, m);
-            FloatVector base = accumulate ? FloatVector.fromArray(S, dx, dxOff + i, m) : ZERO;
+            FloatVector base = accumulate ? FloatVector.fromArray(S, dx, dxOff + i, m) : FloatVector.zero(S);
             g.fma(d, base).intoArray(dx, dxOff + i, m);
         }
     }
@@ -189,7 +191,7 @@ final class ElementwiseVector {
         double total = 0;
         for (int b = 0; b < n; b += SUM_BLOCK) {
             int end = Math.min(n, b + SUM_BLOCK);
-            FloatVector acc = ZERO;
+            FloatVector acc = FloatVector.zero(S);
             int i = b;
             for (; i <= end - L; i += L) {
                 acc = acc.add(FloatVector.fromArray(S, a, off + i));
@@ -207,7 +209,7 @@ final class ElementwiseVector {
         double total = 0;
         for (int blockStart = 0; blockStart < n; blockStart += SUM_BLOCK) {
             int end = Math.min(n, blockStart + SUM_BLOCK);
-            FloatVector acc = ZERO;
+            FloatVector acc = FloatVector.zero(S);
             int i = blockStart;
             for (; i <= end - L; i += L) {
                 FloatVector va = FloatVector.fromArray(S, a, aOff + i);
@@ -227,7 +229,7 @@ final class ElementwiseVector {
         double total = 0;
         for (int b = 0; b < n; b += SUM_BLOCK) {
             int end = Math.min(n, b + SUM_BLOCK);
-            FloatVector acc = ZERO;
+            FloatVector acc = FloatVector.zero(S);
             int i = b;
             for (; i <= end - L; i += L) {
                 FloatVector va = FloatVector.fromArray(S, a, off + i);

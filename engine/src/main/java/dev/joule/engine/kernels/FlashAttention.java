@@ -4,7 +4,8 @@ import java.util.Arrays;
 
 /**
  * Causal multi-head softmax attention that never stores the T x T score matrix, after FlashAttention
- * (Dao et al. 2022) with the online softmax of Milakov and Gimelshein 2018.
+ * (Dao et al. 2022, arXiv:2205.14135) with the online softmax of Milakov and Gimelshein ("Online
+ * normalizer calculation for softmax", 2018, arXiv:1805.02867).
  *
  * <p>Layout: qkv is (B, T, 3C) row-major with C = H * D. Head h reads q from columns {@code h*D},
  * k from {@code C + h*D} and v from {@code 2C + h*D}. The output y and its gradient dy are (B, T, C) with
@@ -41,7 +42,7 @@ import java.util.Arrays;
 public final class FlashAttention {
     /** Queries per forward and dQ task. A multiple of {@link #KEY_BLOCK}. */
     static final int QUERY_BLOCK = 64;
-    /** Keys per block; the row length of every scratch matrix. */
+    /** Keys per block, which is also the row length of every scratch matrix. */
     static final int KEY_BLOCK = 64;
     /** Query rows that the inner kernels process together. Divides {@link #KEY_BLOCK}. */
     static final int ROW_GROUP = 4;
@@ -67,7 +68,7 @@ public final class FlashAttention {
             return (t + size - 1) / size;
         }
 
-        /** Offset in qkv of head h's q columns in row 0 of batch b; add C for k and 2C for v. */
+        /** Offset in qkv of head h's q columns in row 0 of batch b. Add C for k and 2C for v. */
         int qBase(int b, int h) {
             return b * t * qkvStride() + h * dim;
         }
@@ -172,10 +173,15 @@ public final class FlashAttention {
         BlockTask copy = (bh, unused) -> {
             int base = dims.qBase(bh / dims.heads, bh % dims.heads) + column;
             int outBase = bh * dim * tp;
-            for (int j = 0; j < dims.t; j++) {
-                int so = base + j * stride;
+            // Blocks of KEY_BLOCK rows: the block's source rows stay in cache while each output row of
+            // the block is written contiguously. Row-at-a-time writes at stride T' thrash the cache.
+            for (int j0 = 0; j0 < dims.t; j0 += KEY_BLOCK) {
+                int j1 = Math.min(dims.t, j0 + KEY_BLOCK);
                 for (int d = 0; d < dim; d++) {
-                    out[outBase + d * tp + j] = qkv[so + d];
+                    int oo = outBase + d * tp;
+                    for (int j = j0; j < j1; j++) {
+                        out[oo + j] = qkv[base + j * stride + d];
+                    }
                 }
             }
         };
@@ -214,20 +220,12 @@ public final class FlashAttention {
                     int local = g - i0 + r;
                     int cnt = Math.min(n, g + r - j0 + 1);
                     int po = r * KEY_BLOCK;
-                    float blockMax = Float.NEGATIVE_INFINITY;
-                    for (int j = 0; j < cnt; j++) {
-                        blockMax = Math.max(blockMax, p[po + j]);
-                    }
-                    float newMax = Math.max(max[local], blockMax);
-                    // exp(-inf) = 0 on the first block, which clears the empty accumulators.
+                    float newMax = Math.max(max[local], rowMax(simd, p, po, cnt));
+                    // max starts at -inf, so the first rescale is exp(-inf) = 0, applied to zero accumulators.
                     float rescale = (float) Math.exp(max[local] - newMax);
-                    expShifted(simd, p, po, cnt, newMax);
-                    // Later rows of the group read further keys; this row's weights there must be 0.
+                    double blockSum = expShiftedSum(simd, p, po, cnt, newMax);
+                    // Later rows of the group read further keys, so this row's weights there must be 0.
                     Arrays.fill(p, po + cnt, po + n, 0f);
-                    double blockSum = 0;
-                    for (int j = 0; j < cnt; j++) {
-                        blockSum += p[po + j];
-                    }
                     sum[local] = sum[local] * rescale + blockSum;
                     max[local] = newMax;
                     if (rescale != 1f) {
@@ -266,7 +264,6 @@ public final class FlashAttention {
         int c = dims.c();
         int qBase = dims.qBase(b, h);
         int kBase = qBase + c;
-        int vBase = qBase + 2 * c;
         int yBase = dims.yBase(b, h);
         int statBase = bh * dims.t;
         int i0 = block * QUERY_BLOCK;
@@ -381,12 +378,13 @@ public final class FlashAttention {
         }
     }
 
-    private static void expShifted(boolean simd, float[] s, int off, int cnt, float shift) {
-        if (simd) {
-            FlashAttentionVector.expShifted(s, off, cnt, shift);
-        } else {
-            FlashAttentionScalar.expShifted(s, off, cnt, shift);
-        }
+    private static float rowMax(boolean simd, float[] s, int off, int cnt) {
+        return simd ? FlashAttentionVector.rowMax(s, off, cnt) : FlashAttentionScalar.rowMax(s, off, cnt);
+    }
+
+    private static double expShiftedSum(boolean simd, float[] s, int off, int cnt, float shift) {
+        return simd ? FlashAttentionVector.expShiftedSum(s, off, cnt, shift)
+                : FlashAttentionScalar.expShiftedSum(s, off, cnt, shift);
     }
 
     private static void probsAndScoreGrads(boolean simd, float[] s, float[] dp, int off, int cnt, float max,

@@ -7,37 +7,53 @@ import static dev.joule.engine.kernels.FlashAttention.KEY_BLOCK;
  * block. It is the reference the vector kernels are tested against and the fallback when
  * {@code jdk.incubator.vector} is not loaded, so it must never reference that module.
  *
- * <p>Scratch matrices (scores, weights and transposed key blocks) have rows of {@link FlashAttention#KEY_BLOCK}
- * floats. Every sum runs over its index in increasing order, one multiply and one add per step, so a
+ * <p>Scratch matrices (scores, weights and transposed gradient accumulators) have rows of
+ * {@link FlashAttention#KEY_BLOCK} floats. The transposed K and V have rows of {@code ldk} floats. Every sum runs over its index in increasing order, one multiply and one add per step, so a
  * value does not depend on which row group or task computed it.
  */
 final class FlashAttentionScalar {
     private FlashAttentionScalar() {}
 
     /**
-     * Writes {@code out[r*KEY_BLOCK + j] = scale * sum_d x[r][d] * kT[d*KEY_BLOCK + j]} for r below
-     * {@code rows} and j below {@code n}, where row r of x starts at {@code xOff + r * xStride}.
+     * Writes {@code out[outOff + r*KEY_BLOCK + j] = scale * sum_d x[r][d] * kT[kOff + d*ldk + j]} for r
+     * below {@code rows} and j below {@code n}, where row r of x starts at {@code xOff + r * xStride}.
      */
-    static void scores(float[] x, int xOff, int xStride, int rows, float[] kT, int n, int dim, float scale,
-            float[] out) {
+    static void scores(float[] x, int xOff, int xStride, int rows, float[] kT, int kOff, int ldk, int n, int dim,
+            float scale, float[] out, int outOff) {
         for (int r = 0; r < rows; r++) {
             int xo = xOff + r * xStride;
-            int oo = r * KEY_BLOCK;
+            int oo = outOff + r * KEY_BLOCK;
             for (int j = 0; j < n; j++) {
                 float acc = 0f;
                 for (int d = 0; d < dim; d++) {
-                    acc += x[xo + d] * kT[d * KEY_BLOCK + j];
+                    acc += x[xo + d] * kT[kOff + d * ldk + j];
                 }
                 out[oo + j] = acc * scale;
             }
         }
     }
 
-    /** Replaces {@code s[off + j]} by {@code exp(s[off + j] - shift)} for j below {@code cnt}. */
-    static void expShifted(float[] s, int off, int cnt, float shift) {
-        for (int j = 0; j < cnt; j++) {
-            s[off + j] = (float) Math.exp(s[off + j] - shift);
+    /** Returns the max of {@code s[off + j]} for j below {@code cnt}, at least 1. */
+    static float rowMax(float[] s, int off, int cnt) {
+        float max = s[off];
+        for (int j = 1; j < cnt; j++) {
+            max = Math.max(max, s[off + j]);
         }
+        return max;
+    }
+
+    /**
+     * Replaces {@code s[off + j]} by {@code exp(s[off + j] - shift)} for j below {@code cnt} and returns
+     * the sum of the new values.
+     */
+    static double expShiftedSum(float[] s, int off, int cnt, float shift) {
+        double sum = 0;
+        for (int j = 0; j < cnt; j++) {
+            float e = (float) Math.exp(s[off + j] - shift);
+            s[off + j] = e;
+            sum += e;
+        }
+        return sum;
     }
 
     /**
@@ -74,6 +90,8 @@ final class FlashAttentionScalar {
     /**
      * Adds {@code sum_{r < rows} x[xOff + r*xStride + d] * w[r*KEY_BLOCK + j]} to
      * {@code accT[d*KEY_BLOCK + j]} for d below {@code dim} and j below {@code n}, with r increasing.
+     * w has {@code rows} rows of KEY_BLOCK floats. The vector twin also adds the entries of w past
+     * {@code n}, which callers leave at 0.
      */
     static void accumulateOuter(float[] x, int xOff, int xStride, int rows, int dim, float[] w, int n,
             float[] accT) {

@@ -6,48 +6,51 @@ import static dev.joule.engine.kernels.FlashAttention.KEY_BLOCK;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Vector API twin of {@link FlashAttentionScalar}, with the same contracts.
  *
- * <p>Dot products over the head dimension D are vectorized across keys, not across D: the key block is
- * stored transposed (D rows of {@link FlashAttention#KEY_BLOCK} keys), so each lane holds one key and
- * runs its own fma chain over d = 0..D-1. No horizontal reduction is needed. A float lane reduction
+ * <p>Dot products over the head dimension D are vectorized across keys, not across D: K and V are
+ * stored transposed (D rows of keys), so each lane computes one key's dot product with its own fma
+ * chain over d = 0..D-1. No horizontal reduction is needed. A float lane reduction
  * ({@code reduceLanes(ADD)}) has no specified order and could round differently in interpreted and
  * compiled code, which would break bitwise reproducibility. The axpy updates over D (output and dQ
  * rows) use fma across D with a masked tail.
  *
  * <p>The score and axpy kernels handle four query rows at a time so that each key or value vector
- * loaded from memory feeds four fmas. Because every lane and every row runs the same chain in the same
+ * loaded from memory feeds four fmas (accumulateOuter instead keeps its accumulators in registers). Because every lane and every row runs the same chain in the same
  * order, a value does not depend on whether its row sits in a group of four.
  *
- * <p>Loads from scratch rows of KEY_BLOCK floats read whole vectors even past {@code n}: KEY_BLOCK is a
- * multiple of the lane count, so they stay in bounds, and the lanes past {@code n} are never stored.
+ * <p>Loads from the transposed K and V and from scratch rows of KEY_BLOCK floats read whole vectors even
+ * past {@code n}. Their row lengths are multiples of KEY_BLOCK, itself a multiple of 2 vectors, so the
+ * loads stay in bounds. Score lanes past {@code n} are never stored, and accumulateOuter adds only the
+ * zero weights past {@code n} into accT.
  */
 final class FlashAttentionVector {
     static {
-        if (KEY_BLOCK % L != 0) {
+        if (KEY_BLOCK % (2 * L) != 0) {
             throw new IllegalStateException("FlashAttention.KEY_BLOCK = " + KEY_BLOCK
-                    + " must be a multiple of the vector length " + L);
+                    + " must be a multiple of twice the vector length " + L);
         }
     }
 
     private FlashAttentionVector() {}
 
-    static void scores(float[] x, int xOff, int xStride, int rows, float[] kT, int n, int dim, float scale,
-            float[] out) {
+    static void scores(float[] x, int xOff, int xStride, int rows, float[] kT, int kOff, int ldk, int n, int dim,
+            float scale, float[] out, int outOff) {
         if (rows == 4) {
-            scores4(x, xOff, xStride, kT, n, dim, scale, out);
+            scores4(x, xOff, xStride, kT, kOff, ldk, n, dim, scale, out, outOff);
             return;
         }
         for (int r = 0; r < rows; r++) {
-            scores1(x, xOff + r * xStride, kT, n, dim, scale, out, r * KEY_BLOCK);
+            scores1(x, xOff + r * xStride, kT, kOff, ldk, n, dim, scale, out, outOff + r * KEY_BLOCK);
         }
     }
 
     /** Covers two key vectors per step: eight independent fma chains hide the fma latency. */
-    private static void scores4(float[] x, int xOff, int xStride, float[] kT, int n, int dim, float scale,
-            float[] out) {
+    private static void scores4(float[] x, int xOff, int xStride, float[] kT, int kOff, int ldk, int n, int dim,
+            float scale, float[] out, int outOff) {
         int x0 = xOff;
         int x1 = xOff + xStride;
         int x2 = xOff + 2 * xStride;
@@ -55,7 +58,8 @@ final class FlashAttentionVector {
         int j = 0;
         for (; j + L < n; j += 2 * L) {
             // Accumulators start from FloatVector.zero, not a static final zero vector: with a static
-            // constant as the loop's initial value, C2 on JDK 25 kept the vectors boxed (about 15x slower).
+            // constant as the loop's initial value, C2 on JDK 25 kept the vectors boxed (about 15x slower in a
+            // microbenchmark of this loop).
             FloatVector a0 = FloatVector.zero(S);
             FloatVector a1 = FloatVector.zero(S);
             FloatVector a2 = FloatVector.zero(S);
@@ -65,8 +69,8 @@ final class FlashAttentionVector {
             FloatVector b2 = FloatVector.zero(S);
             FloatVector b3 = FloatVector.zero(S);
             for (int d = 0; d < dim; d++) {
-                FloatVector ka = FloatVector.fromArray(S, kT, d * KEY_BLOCK + j);
-                FloatVector kb = FloatVector.fromArray(S, kT, d * KEY_BLOCK + j + L);
+                FloatVector ka = FloatVector.fromArray(S, kT, kOff + d * ldk + j);
+                FloatVector kb = FloatVector.fromArray(S, kT, kOff + d * ldk + j + L);
                 FloatVector q0 = FloatVector.broadcast(S, x[x0 + d]);
                 FloatVector q1 = FloatVector.broadcast(S, x[x1 + d]);
                 FloatVector q2 = FloatVector.broadcast(S, x[x2 + d]);
@@ -81,14 +85,14 @@ final class FlashAttentionVector {
                 b3 = q3.fma(kb, b3);
             }
             VectorMask<Float> m = S.indexInRange(j + L, n);
-            a0.mul(scale).intoArray(out, j);
-            a1.mul(scale).intoArray(out, KEY_BLOCK + j);
-            a2.mul(scale).intoArray(out, 2 * KEY_BLOCK + j);
-            a3.mul(scale).intoArray(out, 3 * KEY_BLOCK + j);
-            b0.mul(scale).intoArray(out, j + L, m);
-            b1.mul(scale).intoArray(out, KEY_BLOCK + j + L, m);
-            b2.mul(scale).intoArray(out, 2 * KEY_BLOCK + j + L, m);
-            b3.mul(scale).intoArray(out, 3 * KEY_BLOCK + j + L, m);
+            a0.mul(scale).intoArray(out, outOff + j);
+            a1.mul(scale).intoArray(out, outOff + KEY_BLOCK + j);
+            a2.mul(scale).intoArray(out, outOff + 2 * KEY_BLOCK + j);
+            a3.mul(scale).intoArray(out, outOff + 3 * KEY_BLOCK + j);
+            b0.mul(scale).intoArray(out, outOff + j + L, m);
+            b1.mul(scale).intoArray(out, outOff + KEY_BLOCK + j + L, m);
+            b2.mul(scale).intoArray(out, outOff + 2 * KEY_BLOCK + j + L, m);
+            b3.mul(scale).intoArray(out, outOff + 3 * KEY_BLOCK + j + L, m);
         }
         if (j < n) {
             FloatVector a0 = FloatVector.zero(S);
@@ -96,37 +100,54 @@ final class FlashAttentionVector {
             FloatVector a2 = FloatVector.zero(S);
             FloatVector a3 = FloatVector.zero(S);
             for (int d = 0; d < dim; d++) {
-                FloatVector k = FloatVector.fromArray(S, kT, d * KEY_BLOCK + j);
+                FloatVector k = FloatVector.fromArray(S, kT, kOff + d * ldk + j);
                 a0 = FloatVector.broadcast(S, x[x0 + d]).fma(k, a0);
                 a1 = FloatVector.broadcast(S, x[x1 + d]).fma(k, a1);
                 a2 = FloatVector.broadcast(S, x[x2 + d]).fma(k, a2);
                 a3 = FloatVector.broadcast(S, x[x3 + d]).fma(k, a3);
             }
             VectorMask<Float> m = S.indexInRange(j, n);
-            a0.mul(scale).intoArray(out, j, m);
-            a1.mul(scale).intoArray(out, KEY_BLOCK + j, m);
-            a2.mul(scale).intoArray(out, 2 * KEY_BLOCK + j, m);
-            a3.mul(scale).intoArray(out, 3 * KEY_BLOCK + j, m);
+            a0.mul(scale).intoArray(out, outOff + j, m);
+            a1.mul(scale).intoArray(out, outOff + KEY_BLOCK + j, m);
+            a2.mul(scale).intoArray(out, outOff + 2 * KEY_BLOCK + j, m);
+            a3.mul(scale).intoArray(out, outOff + 3 * KEY_BLOCK + j, m);
         }
     }
 
-    private static void scores1(float[] x, int xo, float[] kT, int n, int dim, float scale, float[] out, int oo) {
+    private static void scores1(float[] x, int xo, float[] kT, int kOff, int ldk, int n, int dim, float scale,
+            float[] out, int oo) {
         for (int j = 0; j < n; j += L) {
             FloatVector a = FloatVector.zero(S);
             for (int d = 0; d < dim; d++) {
-                a = FloatVector.broadcast(S, x[xo + d]).fma(FloatVector.fromArray(S, kT, d * KEY_BLOCK + j), a);
+                a = FloatVector.broadcast(S, x[xo + d]).fma(FloatVector.fromArray(S, kT, kOff + d * ldk + j), a);
             }
             a.mul(scale).intoArray(out, oo + j, S.indexInRange(j, n));
         }
     }
 
-    static void expShifted(float[] s, int off, int cnt, float shift) {
+    static float rowMax(float[] s, int off, int cnt) {
+        FloatVector max = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < cnt; j += L) {
+            max = max.lanewise(VectorOperators.MAX, FloatVector.fromArray(S, s, off + j), S.indexInRange(j, cnt));
+        }
+        // Max is exact and order-free (Math.max semantics, +0 above -0), so the lane order cannot matter.
+        return max.reduceLanes(VectorOperators.MAX);
+    }
+
+    /**
+     * Sums per lane in float, then adds the lanes in index order in double. Unlike
+     * {@code reduceLanes(ADD)}, whose order is unspecified, that order is the same in every execution mode.
+     */
+    static double expShiftedSum(float[] s, int off, int cnt, float shift) {
         FloatVector sh = FloatVector.broadcast(S, shift);
+        FloatVector acc = FloatVector.zero(S);
         for (int j = 0; j < cnt; j += L) {
             VectorMask<Float> m = S.indexInRange(j, cnt);
-            FloatVector x = FloatVector.fromArray(S, s, off + j);
-            ElementwiseVector.exp(x.sub(sh)).intoArray(s, off + j, m);
+            FloatVector e = ElementwiseVector.exp(FloatVector.fromArray(S, s, off + j).sub(sh));
+            e.intoArray(s, off + j, m);
+            acc = acc.add(e, m);
         }
+        return ElementwiseVector.sumLanes(acc);
     }
 
     static void probsAndScoreGrads(float[] s, float[] dp, int off, int cnt, float max, float invSum, float delta) {
@@ -227,45 +248,67 @@ final class FlashAttentionVector {
         }
     }
 
+    /**
+     * Tiles accT into 4 rows of D by 2 vectors of keys, kept in registers across all {@code rows}. Each
+     * step then loads 2 weight vectors and 4 x values for 8 fmas, where a row-at-a-time update would load
+     * and store accT for every row.
+     */
     static void accumulateOuter(float[] x, int xOff, int xStride, int rows, int dim, float[] w, int n,
             float[] accT) {
-        if (rows == 4) {
-            accumulateOuter4(x, xOff, xStride, dim, w, n, accT);
-            return;
-        }
-        for (int r = 0; r < rows; r++) {
-            int xo = xOff + r * xStride;
-            int wo = r * KEY_BLOCK;
-            for (int d = 0; d < dim; d++) {
-                FloatVector xd = FloatVector.broadcast(S, x[xo + d]);
-                int ao = d * KEY_BLOCK;
-                for (int j = 0; j < n; j += L) {
-                    FloatVector a = FloatVector.fromArray(S, accT, ao + j);
-                    xd.fma(FloatVector.fromArray(S, w, wo + j), a).intoArray(accT, ao + j, S.indexInRange(j, n));
+        for (int j = 0; j < n; j += 2 * L) {
+            int d = 0;
+            for (; d + 4 <= dim; d += 4) {
+                int t0 = d * KEY_BLOCK + j;
+                int t1 = t0 + KEY_BLOCK;
+                int t2 = t1 + KEY_BLOCK;
+                int t3 = t2 + KEY_BLOCK;
+                FloatVector a0 = FloatVector.fromArray(S, accT, t0);
+                FloatVector a1 = FloatVector.fromArray(S, accT, t1);
+                FloatVector a2 = FloatVector.fromArray(S, accT, t2);
+                FloatVector a3 = FloatVector.fromArray(S, accT, t3);
+                FloatVector b0 = FloatVector.fromArray(S, accT, t0 + L);
+                FloatVector b1 = FloatVector.fromArray(S, accT, t1 + L);
+                FloatVector b2 = FloatVector.fromArray(S, accT, t2 + L);
+                FloatVector b3 = FloatVector.fromArray(S, accT, t3 + L);
+                for (int r = 0; r < rows; r++) {
+                    int xo = xOff + r * xStride + d;
+                    int wo = r * KEY_BLOCK + j;
+                    FloatVector wa = FloatVector.fromArray(S, w, wo);
+                    FloatVector wb = FloatVector.fromArray(S, w, wo + L);
+                    FloatVector x0 = FloatVector.broadcast(S, x[xo]);
+                    FloatVector x1 = FloatVector.broadcast(S, x[xo + 1]);
+                    FloatVector x2 = FloatVector.broadcast(S, x[xo + 2]);
+                    FloatVector x3 = FloatVector.broadcast(S, x[xo + 3]);
+                    a0 = x0.fma(wa, a0);
+                    b0 = x0.fma(wb, b0);
+                    a1 = x1.fma(wa, a1);
+                    b1 = x1.fma(wb, b1);
+                    a2 = x2.fma(wa, a2);
+                    b2 = x2.fma(wb, b2);
+                    a3 = x3.fma(wa, a3);
+                    b3 = x3.fma(wb, b3);
                 }
+                a0.intoArray(accT, t0);
+                a1.intoArray(accT, t1);
+                a2.intoArray(accT, t2);
+                a3.intoArray(accT, t3);
+                b0.intoArray(accT, t0 + L);
+                b1.intoArray(accT, t1 + L);
+                b2.intoArray(accT, t2 + L);
+                b3.intoArray(accT, t3 + L);
             }
-        }
-    }
-
-    private static void accumulateOuter4(float[] x, int xOff, int xStride, int dim, float[] w, int n,
-            float[] accT) {
-        int x0 = xOff;
-        int x1 = xOff + xStride;
-        int x2 = xOff + 2 * xStride;
-        int x3 = xOff + 3 * xStride;
-        for (int d = 0; d < dim; d++) {
-            FloatVector b0 = FloatVector.broadcast(S, x[x0 + d]);
-            FloatVector b1 = FloatVector.broadcast(S, x[x1 + d]);
-            FloatVector b2 = FloatVector.broadcast(S, x[x2 + d]);
-            FloatVector b3 = FloatVector.broadcast(S, x[x3 + d]);
-            int ao = d * KEY_BLOCK;
-            for (int j = 0; j < n; j += L) {
-                FloatVector a = FloatVector.fromArray(S, accT, ao + j);
-                a = b0.fma(FloatVector.fromArray(S, w, j), a);
-                a = b1.fma(FloatVector.fromArray(S, w, KEY_BLOCK + j), a);
-                a = b2.fma(FloatVector.fromArray(S, w, 2 * KEY_BLOCK + j), a);
-                a = b3.fma(FloatVector.fromArray(S, w, 3 * KEY_BLOCK + j), a);
-                a.intoArray(accT, ao + j, S.indexInRange(j, n));
+            for (; d < dim; d++) {
+                int t0 = d * KEY_BLOCK + j;
+                FloatVector a0 = FloatVector.fromArray(S, accT, t0);
+                FloatVector b0 = FloatVector.fromArray(S, accT, t0 + L);
+                for (int r = 0; r < rows; r++) {
+                    int wo = r * KEY_BLOCK + j;
+                    FloatVector xd = FloatVector.broadcast(S, x[xOff + r * xStride + d]);
+                    a0 = xd.fma(FloatVector.fromArray(S, w, wo), a0);
+                    b0 = xd.fma(FloatVector.fromArray(S, w, wo + L), b0);
+                }
+                a0.intoArray(accT, t0);
+                b0.intoArray(accT, t0 + L);
             }
         }
     }

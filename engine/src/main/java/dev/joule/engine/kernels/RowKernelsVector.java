@@ -21,8 +21,6 @@ import jdk.incubator.vector.VectorOperators;
  * mode.
  */
 final class RowKernelsVector {
-    private static final FloatVector ZERO = FloatVector.zero(S);
-    private static final FloatVector ONE = FloatVector.broadcast(S, 1f);
 
     /** Rows whose float column sums are flushed into the double partials, bounding rounding growth. */
     private static final int PARAM_ROW_GROUP = 32;
@@ -48,7 +46,7 @@ final class RowKernelsVector {
         double total = 0;
         for (int b = 0; b < cols; b += SUM_BLOCK) {
             int end = Math.min(cols, b + SUM_BLOCK);
-            FloatVector acc = ZERO;
+            FloatVector acc = FloatVector.zero(S);
             int i = b;
             for (; i <= end - L; i += L) {
                 FloatVector e = ElementwiseVector.exp(FloatVector.fromArray(S, x, xo + i).sub(shift));
@@ -72,7 +70,7 @@ final class RowKernelsVector {
         double total = 0;
         for (int b = 0; b < cols; b += SUM_BLOCK) {
             int end = Math.min(cols, b + SUM_BLOCK);
-            FloatVector acc = ZERO;
+            FloatVector acc = FloatVector.zero(S);
             int i = b;
             for (; i <= end - L; i += L) {
                 acc = acc.add(ElementwiseVector.exp(FloatVector.fromArray(S, x, xo + i).sub(shift)));
@@ -129,7 +127,7 @@ final class RowKernelsVector {
         double total = 0;
         for (int blockStart = 0; blockStart < cols; blockStart += SUM_BLOCK) {
             int end = Math.min(cols, blockStart + SUM_BLOCK);
-            FloatVector acc = ZERO;
+            FloatVector acc = FloatVector.zero(S);
             int i = blockStart;
             for (; i <= end - L; i += L) {
                 acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
@@ -154,14 +152,14 @@ final class RowKernelsVector {
             for (; i <= cols - L; i += L) {
                 FloatVector yv = FloatVector.fromArray(S, y, yo + i);
                 FloatVector diff = FloatVector.fromArray(S, dy, go + i).sub(s);
-                FloatVector base = accumulate ? FloatVector.fromArray(S, dx, dxo + i) : ZERO;
+                FloatVector base = accumulate ? FloatVector.fromArray(S, dx, dxo + i) : FloatVector.zero(S);
                 yv.fma(diff, base).intoArray(dx, dxo + i);
             }
             if (i < cols) {
                 VectorMask<Float> m = S.indexInRange(i, cols);
                 FloatVector yv = FloatVector.fromArray(S, y, yo + i, m);
                 FloatVector diff = FloatVector.fromArray(S, dy, go + i, m).sub(s);
-                FloatVector base = accumulate ? FloatVector.fromArray(S, dx, dxo + i, m) : ZERO;
+                FloatVector base = accumulate ? FloatVector.fromArray(S, dx, dxo + i, m) : FloatVector.zero(S);
                 yv.fma(diff, base).intoArray(dx, dxo + i, m);
             }
         }
@@ -201,7 +199,7 @@ final class RowKernelsVector {
         double total = 0;
         for (int b = 0; b < cols; b += SUM_BLOCK) {
             int end = Math.min(cols, b + SUM_BLOCK);
-            FloatVector acc = ZERO;
+            FloatVector acc = FloatVector.zero(S);
             int i = b;
             for (; i <= end - L; i += L) {
                 FloatVector d = FloatVector.fromArray(S, x, xo + i).sub(mv);
@@ -233,15 +231,15 @@ final class RowKernelsVector {
             int i = 0;
             for (; i <= cols - L; i += L) {
                 FloatVector xhat = FloatVector.fromArray(S, x, xo + i).sub(mv).mul(rv);
-                FloatVector g = gamma == null ? ONE : FloatVector.fromArray(S, gamma, gOff + i);
-                FloatVector b = beta == null ? ZERO : FloatVector.fromArray(S, beta, bOff + i);
+                FloatVector g = gamma == null ? FloatVector.broadcast(S, 1f) : FloatVector.fromArray(S, gamma, gOff + i);
+                FloatVector b = beta == null ? FloatVector.zero(S) : FloatVector.fromArray(S, beta, bOff + i);
                 xhat.fma(g, b).intoArray(y, yo + i);
             }
             if (i < cols) {
                 VectorMask<Float> m = S.indexInRange(i, cols);
                 FloatVector xhat = FloatVector.fromArray(S, x, xo + i, m).sub(mv).mul(rv);
-                FloatVector g = gamma == null ? ONE : FloatVector.fromArray(S, gamma, gOff + i, m);
-                FloatVector b = beta == null ? ZERO : FloatVector.fromArray(S, beta, bOff + i, m);
+                FloatVector g = gamma == null ? FloatVector.broadcast(S, 1f) : FloatVector.fromArray(S, gamma, gOff + i, m);
+                FloatVector b = beta == null ? FloatVector.zero(S) : FloatVector.fromArray(S, beta, bOff + i, m);
                 xhat.fma(g, b).intoArray(y, yo + i, m);
             }
         }
@@ -264,8 +262,8 @@ final class RowKernelsVector {
             double sumGXhat = 0;
             for (int b = 0; b < cols; b += SUM_BLOCK) {
                 int end = Math.min(cols, b + SUM_BLOCK);
-                FloatVector accG = ZERO;
-                FloatVector accGXhat = ZERO;
+                FloatVector accG = FloatVector.zero(S);
+                FloatVector accGXhat = FloatVector.zero(S);
                 int i = b;
                 for (; i <= end - L; i += L) {
                     FloatVector xhat = FloatVector.fromArray(S, x, xo + i).sub(mv).mul(rv);
@@ -390,12 +388,12 @@ final class RowKernelsVector {
             float targetBase = accumulate ? dlogits[dxo + target] : 0f;
             int i = 0;
             for (; i <= cols - L; i += L) {
-                FloatVector base = accumulate ? FloatVector.fromArray(S, dlogits, dxo + i) : ZERO;
+                FloatVector base = accumulate ? FloatVector.fromArray(S, dlogits, dxo + i) : FloatVector.zero(S);
                 FloatVector.fromArray(S, probs, po + i).fma(sv, base).intoArray(dlogits, dxo + i);
             }
             if (i < cols) {
                 VectorMask<Float> m = S.indexInRange(i, cols);
-                FloatVector base = accumulate ? FloatVector.fromArray(S, dlogits, dxo + i, m) : ZERO;
+                FloatVector base = accumulate ? FloatVector.fromArray(S, dlogits, dxo + i, m) : FloatVector.zero(S);
                 FloatVector.fromArray(S, probs, po + i, m).fma(sv, base).intoArray(dlogits, dxo + i, m);
             }
             dlogits[dxo + target] = targetBase + scale * (targetProb - 1f);

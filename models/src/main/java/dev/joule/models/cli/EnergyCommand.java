@@ -4,6 +4,7 @@ import com.google.gson.JsonObject;
 import dev.joule.engine.Autograd;
 import dev.joule.engine.Tensor;
 import dev.joule.engine.nn.Parameter;
+import dev.joule.layers.ChunkedLinearAttention;
 import dev.joule.layers.EnergyAttention;
 import dev.joule.layers.EnergyRecipe;
 import dev.joule.layers.EnergyTrace;
@@ -25,12 +26,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code joule energy}: checks the energy framework of the attention layers.
+ * {@code joule energy}: the check of the energy framework of the attention layers.
  *
  * <p>Without a checkpoint it is a self-check: every valid (energy, optimizer) pair runs once on the
  * fused fast path and once on the generic path, on the same seeded layer and input, and the two must
- * agree in the output and in every gradient. Pairs that {@link EnergyRecipe} refuses are listed with
- * its reason. Exit 1 when any pair disagrees: that is a defect of the layer, not of the command line.
+ * agree in the output and in every gradient. Pairs that {@link EnergyRecipe} rejects are listed with
+ * its reason. Exit 1 when any pair disagrees, because that is a defect of the layer, not a usage error.
  *
  * <p>With a checkpoint it traces one forward pass of a trained model and prints, per layer and head,
  * the mean global energy F before and after that layer's step.
@@ -39,11 +40,10 @@ import picocli.CommandLine.Option;
         description = {"Check that the fast and generic paths of every energy/optimizer pair agree, or, with"
                 + " --checkpoint, show how each layer's step changes its energy F on a fixed text."})
 final class EnergyCommand implements Callable<Integer> {
-    /** Shape of the self-check input: batch, sequence length, width, heads. */
-    static final int B = 2;
-    static final int T = 7;
-    static final int C = 16;
-    static final int H = 2;
+    /** Batch size, width and heads of the self-check input. Its length is {@link #defaultLength()}. */
+    static final int BATCH = 2;
+    static final int WIDTH = 16;
+    static final int HEADS = 2;
 
     /** Largest accepted |fast - generic|, relative to max(1, max |generic|) of the same tensor. */
     static final double TOLERANCE = 1e-4;
@@ -67,8 +67,14 @@ final class EnergyCommand implements Callable<Integer> {
     String text;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "0",
-            description = "Seed of the self-check's parameters, input and upstream gradient (default: ${DEFAULT-VALUE}).")
+            description = "Seed of the self-check's parameters, input and upstream gradient"
+                    + " (default: ${DEFAULT-VALUE}).")
     long seed;
+
+    @Option(names = "--length", paramLabel = "T",
+            description = "Sequence length of the self-check (default: the linear-attention chunk + 7, so that"
+                    + " both the first chunk and the carried state are compared).")
+    Integer lengthOption;
 
     @Option(names = "--json", description = "Print one JSON object per row and a summary line instead of a table.")
     boolean json;
@@ -87,7 +93,11 @@ final class EnergyCommand implements Callable<Integer> {
             if (text != null) {
                 throw new InvalidInputException("--text only applies with --checkpoint DIR");
             }
-            code = selfCheck(out);
+            int length = lengthOption != null ? lengthOption : defaultLength();
+            if (length < 1) {
+                throw new InvalidInputException("--length must be at least 1, got " + length);
+            }
+            code = selfCheck(out, length);
         }
         out.flush();
         return code;
@@ -103,10 +113,18 @@ final class EnergyCommand implements Callable<Integer> {
         }
     }
 
-    /** A pair that {@link EnergyRecipe} refuses, with its reason. */
+    /** A pair that {@link EnergyRecipe} rejects, with its reason. */
     record Rejection(String energy, String optimizer, String reason) {}
 
-    private int selfCheck(PrintWriter out) {
+    /**
+     * Returns a length past the first chunk of {@link ChunkedLinearAttention}. Shorter inputs never reach
+     * the state that the chunked form carries from one chunk to the next.
+     */
+    static int defaultLength() {
+        return ChunkedLinearAttention.CHUNK + 7;
+    }
+
+    private int selfCheck(PrintWriter out, int length) {
         List<Comparison> rows = new ArrayList<>();
         List<Rejection> rejected = new ArrayList<>();
         for (String energy : EnergyRecipe.ENERGIES) {
@@ -118,56 +136,62 @@ final class EnergyCommand implements Callable<Integer> {
                     rejected.add(new Rejection(energy, optimizer, e.getMessage()));
                     continue;
                 }
-                rows.add(compare(recipe, energy, optimizer, seed));
+                rows.add(compare(recipe, energy, optimizer, seed, length));
             }
         }
         long failed = rows.stream().filter(r -> !r.pass()).count();
         if (json) {
-            printJson(out, rows, rejected, failed);
+            printJson(out, rows, rejected, failed, length);
         } else {
-            printTable(out, rows, rejected, failed);
+            printTable(out, rows, rejected, failed, length);
         }
         return failed == 0 ? Main.EXIT_OK : Main.EXIT_FAILURE;
     }
 
-    /** Output and gradients of one path: names and values in a fixed order. */
+    /** Outputs and gradients of one path, as names and values in a fixed order. */
     private record PathResult(List<String> names, List<float[]> values, int outputs) {}
 
     /** Runs one recipe on both paths from the same seeded layer, input and upstream gradient. */
-    static Comparison compare(EnergyRecipe recipe, String energy, String optimizer, long seed) {
-        EnergyAttention layer = new EnergyAttention(recipe, C, H, 0, 1, seed, 100);
+    static Comparison compare(EnergyRecipe recipe, String energy, String optimizer, long seed,
+                              int length) {
+        EnergyAttention layer = new EnergyAttention(recipe, WIDTH, HEADS, 0, 1, seed, 100);
         // Seeded normal parameters, so that biases, gates and temperatures are not at their trivial start.
         long stream = 1000;
         for (Parameter p : layer.parameters()) {
-            Tensor r = Tensor.randn(seed, stream++, PARAM_STD, p.value().shape());
+            Tensor random = Tensor.randn(seed, stream++, PARAM_STD, p.value().shape());
             if (p.name().equals("gate.bias")) {
-                r = r.addScalar(EnergyAttention.GATE_BIAS);
+                random = random.addScalar(EnergyAttention.GATE_BIAS);
             }
-            p.value().copyFrom(r);
+            p.value().copyFrom(random);
         }
-        Tensor x = Tensor.randn(seed, 1, 1f, B, T, C).requiresGrad(true);
+        Tensor x = Tensor.randn(seed, 1, 1f, BATCH, length, WIDTH).requiresGrad(true);
         // A nonzero incoming velocity exercises the momentum and Nesterov updates as in a deeper layer.
-        Tensor velocity = recipe.step().hasVelocity() ? Tensor.randn(seed, 2, 0.5f, B, T, C).requiresGrad(true) : null;
-        Tensor upX = Tensor.randn(seed, 3, 1f, B, T, C);
-        Tensor upV = Tensor.randn(seed, 4, 1f, B, T, C);
+        Tensor velocity = null;
+        if (recipe.step().hasVelocity()) {
+            velocity = Tensor.randn(seed, 2, 0.5f, BATCH, length, WIDTH).requiresGrad(true);
+        }
+        Tensor upstreamX = Tensor.randn(seed, 3, 1f, BATCH, length, WIDTH);
+        Tensor upstreamV = Tensor.randn(seed, 4, 1f, BATCH, length, WIDTH);
 
-        PathResult fast = runPath(layer, true, x, velocity, upX, upV);
-        PathResult generic = runPath(layer, false, x, velocity, upX, upV);
+        PathResult fast = runPath(layer, true, x, velocity, upstreamX, upstreamV);
+        PathResult generic = runPath(layer, false, x, velocity, upstreamX, upstreamV);
 
         double outputDiff = 0;
         double gradDiff = 0;
         double worst = 0;
         String worstName = "";
         for (int i = 0; i < fast.values().size(); i++) {
-            float[] a = fast.values().get(i);
-            float[] b = generic.values().get(i);
+            float[] fastValues = fast.values().get(i);
+            float[] genericValues = generic.values().get(i);
             double diff = 0;
             double scale = 1;
-            for (int j = 0; j < a.length; j++) {
-                double d = Math.abs((double) a[j] - b[j]);
+            for (int j = 0; j < fastValues.length; j++) {
+                double d = Math.abs((double) fastValues[j] - genericValues[j]);
                 // NaN in either path must fail, so it becomes an infinite difference.
                 diff = Math.max(diff, Double.isNaN(d) ? Double.POSITIVE_INFINITY : d);
-                scale = Math.max(scale, Math.abs(b[j]));
+                if (Math.abs(genericValues[j]) > scale) {
+                    scale = Math.abs(genericValues[j]);
+                }
             }
             if (i < fast.outputs()) {
                 outputDiff = Math.max(outputDiff, diff);
@@ -183,9 +207,12 @@ final class EnergyCommand implements Callable<Integer> {
         return new Comparison(energy, optimizer, outputDiff, gradDiff, worst, worstName);
     }
 
-    /** Forward, the linear loss sum(x' * upX) + sum(m' * upV), backward; returns outputs, then gradients. */
+    /**
+     * Runs forward, the linear loss sum(x' * upstreamX) + sum(m' * upstreamV) and backward. Returns the
+     * outputs first, then the gradients.
+     */
     private static PathResult runPath(EnergyAttention layer, boolean fastPath, Tensor x, Tensor velocity,
-                                      Tensor upX, Tensor upV) {
+                                      Tensor upstreamX, Tensor upstreamV) {
         layer.useFastPath(fastPath);
         layer.zeroGrad();
         x.zeroGrad();
@@ -193,11 +220,11 @@ final class EnergyCommand implements Callable<Integer> {
             velocity.zeroGrad();
         }
         EnergyAttention.Step step = layer.forward(x, velocity, UnaryOperator.identity());
-        Tensor loss = step.x().mul(upX).sum();
+        Tensor loss = step.x().mul(upstreamX).sum();
         List<String> names = new ArrayList<>(List.of("x'"));
         List<float[]> values = new ArrayList<>(List.of(step.x().toArray()));
         if (step.velocity() != null) {
-            loss = loss.add(step.velocity().mul(upV).sum());
+            loss = loss.add(step.velocity().mul(upstreamV).sum());
             names.add("m'");
             values.add(step.velocity().toArray());
         }
@@ -211,26 +238,28 @@ final class EnergyCommand implements Callable<Integer> {
         }
         for (Parameter p : layer.parameters()) {
             names.add("d" + p.name());
-            Tensor g = p.value().grad();
-            values.add(g == null ? new float[p.value().numel()] : g.toArray());
+            Tensor grad = p.value().grad();
+            values.add(grad == null ? new float[p.value().numel()] : grad.toArray());
         }
         layer.useFastPath(true);
         return new PathResult(names, values, outputs);
     }
 
-    private void printTable(PrintWriter out, List<Comparison> rows, List<Rejection> rejected, long failed) {
+    private void printTable(PrintWriter out, List<Comparison> rows, List<Rejection> rejected, long failed,
+                            int length) {
         out.printf(Locale.ROOT, "fast path vs generic path: B=%d T=%d C=%d H=%d, seed %d, tolerance %.0e x max(1,"
-                + " max |generic|) per tensor%n", B, T, C, H, seed, TOLERANCE);
+                + " max |generic|) per tensor%n", BATCH, length, WIDTH, HEADS, seed, TOLERANCE);
         String format = "%-13s %-15s %-18s %-18s %-10s %s%n";
         out.printf(Locale.ROOT, format, "energy", "optimizer", "max |diff| output", "max |diff| grads",
                 "worst rel", "result");
         for (Comparison r : rows) {
-            out.printf(Locale.ROOT, format, r.energy(), r.optimizer(), sci(r.outputDiff()), sci(r.gradDiff()),
-                    sci(r.worstRelative()), r.pass() ? "PASS" : "FAIL (" + r.worstTensor() + ")");
+            out.printf(Locale.ROOT, format, r.energy(), r.optimizer(), scientific(r.outputDiff()),
+                    scientific(r.gradDiff()), scientific(r.worstRelative()),
+                    r.pass() ? "PASS" : "FAIL (" + r.worstTensor() + ")");
         }
         if (!rejected.isEmpty()) {
             out.println();
-            out.println("rejected pairs (EnergyRecipe refuses them):");
+            out.println("rejected pairs (EnergyRecipe rejects them):");
             for (Rejection r : rejected) {
                 out.printf(Locale.ROOT, "  %-13s %-15s %s%n", r.energy(), r.optimizer(), shortReason(r.reason()));
             }
@@ -240,7 +269,8 @@ final class EnergyCommand implements Callable<Integer> {
                 rows.size() - failed, failed, rejected.size());
     }
 
-    private void printJson(PrintWriter out, List<Comparison> rows, List<Rejection> rejected, long failed) {
+    private void printJson(PrintWriter out, List<Comparison> rows, List<Rejection> rejected, long failed,
+                           int length) {
         for (Comparison r : rows) {
             JsonObject o = new JsonObject();
             o.addProperty("energy", r.energy());
@@ -269,22 +299,22 @@ final class EnergyCommand implements Callable<Integer> {
         summary.addProperty("rejected", rejected.size());
         summary.addProperty("tolerance", TOLERANCE);
         summary.addProperty("seed", seed);
-        summary.addProperty("shape", "B=" + B + " T=" + T + " C=" + C + " H=" + H);
+        summary.addProperty("shape", "B=" + BATCH + " T=" + length + " C=" + WIDTH + " H=" + HEADS);
         out.println(summary);
     }
 
-    /** The first sentence of a recipe's refusal, which names the cause; --json carries the whole text. */
+    /** Returns the clause of a recipe's rejection that names the cause. The --json rows carry the whole text. */
     static String shortReason(String reason) {
         int colon = reason.indexOf(": ");
         int end = reason.indexOf(", F is not");
         return colon >= 0 && end > colon ? reason.substring(colon + 2, end) : reason;
     }
 
-    private static String sci(double v) {
+    private static String scientific(double v) {
         return Double.isFinite(v) ? String.format(Locale.ROOT, "%.2e", v) : "inf";
     }
 
-    /** Gson writes infinities as bare Infinity, which JSON does not allow; -1 marks a non-finite value. */
+    /** Maps a non-finite value to -1, because Gson writes a bare Infinity, which JSON does not allow. */
     private static double finite(double v) {
         return Double.isFinite(v) ? v : -1;
     }
@@ -338,20 +368,21 @@ final class EnergyCommand implements Callable<Integer> {
             out.println(summary);
             return Main.EXIT_OK;
         }
-        out.printf(Locale.ROOT, "energy trace of %s (%s, %d layers x %d heads) on %d tokens%n", checkpoint, recipe,
-                model.config().layers(), model.config().heads(), ids.length);
+        out.printf(Locale.ROOT, "energy trace of %s (%s, %d layer%s x %d head%s) on %d tokens%n", checkpoint,
+                recipe, model.config().layers(), model.config().layers() == 1 ? "" : "s", model.config().heads(),
+                model.config().heads() == 1 ? "" : "s", ids.length);
         out.println("F is the mean over positions of the layer's global energy, before (z = 0) and after its step.");
         String format = "%-6s %-5s %-14s %-14s %-14s %s%n";
         out.printf(Locale.ROOT, format, "layer", "head", "F before", "F after", "change", "decreased");
         for (EnergyTrace.Entry e : entries) {
-            out.printf(Locale.ROOT, format, e.layer(), e.head(), num(e.before()), num(e.after()), num(e.change()),
-                    e.change() < 0 ? "yes" : "no");
+            out.printf(Locale.ROOT, format, e.layer(), e.head(), energyValue(e.before()), energyValue(e.after()),
+                    energyValue(e.change()), e.change() < 0 ? "yes" : "no");
         }
         out.printf(Locale.ROOT, "%d of %d layer-heads lowered F%n", decreased, entries.size());
         return Main.EXIT_OK;
     }
 
-    private static String num(double v) {
+    private static String energyValue(double v) {
         return String.format(Locale.ROOT, "%+.6e", v);
     }
 }

@@ -65,7 +65,8 @@ public final class RunDirectory {
         writeAtomically(dir.resolve(name), text);
     }
 
-    static void writeAtomically(Path target, String text) {
+    /** Writes text to {@code target} through a temporary file in the same directory and an atomic rename. */
+    public static void writeAtomically(Path target, String text) {
         Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
         try {
             Files.writeString(tmp, text, StandardCharsets.UTF_8);

@@ -2,6 +2,7 @@ package dev.joule.models.train;
 
 import com.google.gson.Gson;
 import dev.joule.engine.Autograd;
+import dev.joule.engine.Buffers;
 import dev.joule.engine.Tensor;
 import dev.joule.engine.optim.AdamW;
 import dev.joule.engine.optim.Schedules;
@@ -52,6 +53,7 @@ public final class Trainer {
     private final GptConfig config;
     private final TrainSettings settings;
     private final RunDirectory run;
+    private final Buffers.Arena arena = new Buffers.Arena();
 
     /**
      * Builds the model and optimizer. With {@code resume}, loads the weights, optimizer moments and step
@@ -68,6 +70,16 @@ public final class Trainer {
 
     public Gpt model() {
         return model;
+    }
+
+    /** Returns how many buffers the last training step could not take from the reuse pool. */
+    public int lastStepNewBuffers() {
+        return arena.allocatedCount();
+    }
+
+    /** Returns the bytes of activation and gradient buffers that training steps reuse. */
+    public long reusedBufferBytes() {
+        return arena.pooledBytes();
     }
 
     /** Runs from step 0, writing a new run directory. */
@@ -116,22 +128,28 @@ public final class Trainer {
         int lastSaved = start;
         for (int step = start; step < settings.steps(); step++) {
             long t0 = System.nanoTime();
-            Dataset.Batch batch = data.trainBatch(settings.seed(), step, b);
-            model.train(true);
-            Tensor loss = model.loss(batch.inputs(), batch.targets(), b, t, step);
-            double lossValue = loss.item();
-            if (!Double.isFinite(lossValue)) {
-                throw new DivergedException(step + 1, "the training loss", lossValue, checkpointName(lastSaved));
-            }
-            loss.backward();
-            double norm = Schedules.clipGradNorm(model.parameters(), settings.gradClip());
-            if (!Double.isFinite(norm)) {
-                throw new DivergedException(step + 1, "the gradient norm", norm, checkpointName(lastSaved));
-            }
+            double lossValue;
+            double norm;
             float lr = Schedules.warmupCosine(step, settings.warmup(), settings.decayHorizon(), settings.lr(),
                     settings.minLr());
-            optimizer.step(lr);
-            model.zeroGrad();
+            // Every activation and gradient of the step comes from the arena and is dead when it closes.
+            try (Buffers.Scope ignored = arena.open()) {
+                Dataset.Batch batch = data.trainBatch(settings.seed(), step, b);
+                model.train(true);
+                Tensor loss = model.loss(batch.inputs(), batch.targets(), b, t, step);
+                lossValue = loss.item();
+                if (!Double.isFinite(lossValue)) {
+                    throw new DivergedException(step + 1, "the training loss", lossValue,
+                            checkpointName(lastSaved));
+                }
+                loss.backward();
+                norm = Schedules.clipGradNorm(model.parameters(), settings.gradClip());
+                if (!Double.isFinite(norm)) {
+                    throw new DivergedException(step + 1, "the gradient norm", norm, checkpointName(lastSaved));
+                }
+                optimizer.step(lr);
+                model.zeroGrad();
+            }
             tokensSeen += (long) b * t;
             double ms = (System.nanoTime() - t0) / 1e6;
             double tokensPerS = b * t / (ms / 1000.0);

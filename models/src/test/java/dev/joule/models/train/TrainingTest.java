@@ -77,6 +77,16 @@ class TrainingTest {
     }
 
     @Test
+    void stepsReuseTheirBuffers(@TempDir Path dir) {
+        GptConfig config = new GptConfig(256, 16, 2, 2, 16, 0.1f, "softmax", "gd");
+        Dataset data = Dataset.split(TOKENS, 0.1, config.context());
+        Trainer trainer = new Trainer(config, settings(4, 2, 100), data, new RunDirectory(dir));
+        trainer.train(new Trainer.Listener() {});
+        assertEquals(0, trainer.lastStepNewBuffers(), "the fourth step allocated new buffers");
+        assertTrue(trainer.reusedBufferBytes() > 0);
+    }
+
+    @Test
     void resumeEqualsUninterruptedTraining(@TempDir Path dir) throws Exception {
         GptConfig config = new GptConfig(256, 32, 2, 2, 32, 0.1f, "softmax", "gd");
         Dataset data = Dataset.split(TOKENS, 0.1, config.context());
