@@ -78,7 +78,8 @@ public final class Corpus {
      * reached twice is loaded once.
      *
      * @throws InvalidInputException if a path is missing or unreadable, a folder contains no files, a
-     *     file looks binary and {@code options.allowBinary()} is false, a {@code .jsonl} line is
+     *     file named in {@code paths} looks binary and {@code options.allowBinary()} is false (binary
+     *     files found inside folders are skipped with one warning instead), a {@code .jsonl} line is
      *     malformed or a {@code .jsonl} file has no text, or the corpus is empty or larger than {@link
      *     #MAX_BYTES}
      */
@@ -86,14 +87,23 @@ public final class Corpus {
         if (paths.isEmpty()) {
             throw new InvalidInputException("no data path given; pass a file or folder with --data");
         }
-        List<Path> files = listFiles(paths);
+        Set<Path> walked = new HashSet<>();
+        List<Path> files = listFiles(paths, walked);
 
         TokenSink sink = new TokenSink();
+        List<Path> skippedBinary = new ArrayList<>();
         long sourceBytes = 0;
         long invalidSequences = 0;
         int filesWithInvalidUtf8 = 0;
         for (Path file : files) {
             byte[] bytes = readFile(file);
+            // A folder of text often carries binary companions (indexes, images): skip those, but
+            // reject a binary file that was named explicitly.
+            if (!options.allowBinary() && walked.contains(file) && !isJsonLines(file)
+                    && binaryReason(bytes) != null) {
+                skippedBinary.add(file);
+                continue;
+            }
             sourceBytes += bytes.length;
             long invalid = isJsonLines(file)
                     ? JsonLines.addDocuments(file, bytes, sink)
@@ -104,6 +114,16 @@ public final class Corpus {
             }
         }
 
+        if (!skippedBinary.isEmpty()) {
+            LOG.log(System.Logger.Level.WARNING,
+                    "skipped {0} files that look binary in the data folders, for example {1};"
+                            + " pass --allow-binary to train on them as raw bytes",
+                    skippedBinary.size(), skippedBinary.get(0));
+        }
+        if (sink.size() == 0 && !skippedBinary.isEmpty()) {
+            throw new InvalidInputException("data is empty: every file in " + describe(paths)
+                    + " looks binary; pass text files with --data, or --allow-binary to train on raw bytes");
+        }
         if (sink.size() == 0) {
             throw new InvalidInputException("data is empty: " + describe(paths)
                     + " contains no text; pass files that contain training text with --data");
@@ -115,7 +135,9 @@ public final class Corpus {
         }
         LOG.log(System.Logger.Level.DEBUG, "loaded {0} tokens in {1} documents from {2} files",
                 sink.size(), sink.documentCount(), files.size());
-        return new Corpus(sink.toTokens(), files, sink.documentCount(), sourceBytes, invalidSequences);
+        List<Path> loaded = new ArrayList<>(files);
+        loaded.removeAll(skippedBinary);
+        return new Corpus(sink.toTokens(), loaded, sink.documentCount(), sourceBytes, invalidSequences);
     }
 
     /**
@@ -156,7 +178,7 @@ public final class Corpus {
         return invalidUtf8Sequences;
     }
 
-    private static List<Path> listFiles(List<Path> paths) {
+    private static List<Path> listFiles(List<Path> paths, Set<Path> walked) {
         List<Path> files = new ArrayList<>();
         Set<Path> seen = new HashSet<>();
         for (Path path : paths) {
@@ -179,6 +201,9 @@ public final class Corpus {
             for (Path file : found) {
                 if (seen.add(file.toAbsolutePath().normalize())) {
                     files.add(file);
+                    if (Files.isDirectory(path)) {
+                        walked.add(file);
+                    }
                 }
             }
         }

@@ -205,6 +205,30 @@ class CorpusTest {
     }
 
     @Test
+    void binaryFilesInFolderAreSkipped() throws IOException {
+        Path folder = Files.createDirectories(dir.resolve("fortunes"));
+        Files.writeString(folder.resolve("art"), "A quiet mind is a rich mind.");
+        Files.write(folder.resolve("art.dat"), new byte[] {0, 0, 0, 2, 0, 0, 0, 1});
+
+        Corpus corpus = Corpus.load(List.of(folder), DEFAULTS);
+
+        assertEquals(List.of(folder.resolve("art")), corpus.files());
+        assertEquals("A quiet mind is a rich mind.".length(), corpus.tokenCount());
+    }
+
+    @Test
+    void folderOfOnlyBinaryFilesIsRejected() throws IOException {
+        Path folder = Files.createDirectories(dir.resolve("blobs"));
+        Files.write(folder.resolve("a.bin"), new byte[] {0, 1, 2});
+
+        InvalidInputException error =
+                assertThrows(InvalidInputException.class, () -> Corpus.load(List.of(folder), DEFAULTS));
+
+        assertTrue(error.getMessage().contains("looks binary"), error.getMessage());
+        assertTrue(error.getMessage().contains("--allow-binary"), error.getMessage());
+    }
+
+    @Test
     void controlBytesCountAsBinary() throws IOException {
         byte[] bytes = new byte[100];
         for (int i = 0; i < bytes.length; i++) {
