@@ -59,7 +59,7 @@ public final class AttentionOps {
 
         return Autograd.record(Tensor.of(y, outShape), "causalSelfAttention", g -> {
             float[] dqkv = Buffers.floats(batch * t * width);
-            FlashAttention.backward(in, y, g.toArray(), rowMax, rowInvSum, batch, t, heads, dim, scale, dqkv);
+            FlashAttention.backward(in, y, g.dense(), rowMax, rowInvSum, batch, t, heads, dim, scale, dqkv);
             Autograd.accumulateOwned(qkv, dqkv);
         }, qkv);
     }

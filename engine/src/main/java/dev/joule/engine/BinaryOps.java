@@ -109,7 +109,7 @@ final class BinaryOps {
 
     private static void backward(Kind kind, Tensor a, Tensor b, int[] shape, Tensor g) {
         int n = Shapes.checkedNumel(shape);
-        float[] gv = g.toArray();
+        float[] gv = g.dense();
         if (a.requiresGrad) {
             float[] ga = switch (kind) {
                 case ADD, SUB -> gv;

@@ -46,7 +46,7 @@ final class MatmulOp {
                 bv.data, bv.offset, bv.ld, bv.batchStride, out, 0, n, m * n, false);
 
         return Autograd.record(Tensor.of(out, outShape), "matmul", g -> {
-            float[] dc = g.toArray();
+            float[] dc = g.dense();
             if (a.requiresGrad) {
                 // dA (M, K) = dC (M, N) @ B^T (N, K)
                 float[] da = Buffers.floats(batch * m * k);

@@ -23,7 +23,7 @@ public final class NormOps {
         RowKernels.softmax(in, 0, y, 0, rows, cols);
         return Autograd.record(Tensor.of(y, x.shape), "softmax", g -> {
             float[] dx = Buffers.floats(y.length);
-            RowKernels.softmaxBackward(y, 0, g.toArray(), 0, dx, 0, rows, cols, false);
+            RowKernels.softmaxBackward(y, 0, g.dense(), 0, dx, 0, rows, cols, false);
             Autograd.accumulateOwned(x, dx);
         }, x);
     }
@@ -37,7 +37,7 @@ public final class NormOps {
         RowKernels.logSoftmax(in, 0, y, 0, rows, cols);
         return Autograd.record(Tensor.of(y, x.shape), "logSoftmax", g -> {
             float[] dx = Buffers.floats(y.length);
-            RowKernels.logSoftmaxBackward(y, 0, g.toArray(), 0, dx, 0, rows, cols, false);
+            RowKernels.logSoftmaxBackward(y, 0, g.dense(), 0, dx, 0, rows, cols, false);
             Autograd.accumulateOwned(x, dx);
         }, x);
     }
@@ -67,7 +67,7 @@ public final class NormOps {
             float[] dx = x.requiresGrad ? Buffers.floats(in.length) : null;
             float[] dg = gamma != null && gamma.requiresGrad ? Buffers.floats(cols) : null;
             float[] db = beta != null && beta.requiresGrad ? Buffers.floats(cols) : null;
-            float[] dyv = dy.toArray();
+            float[] dyv = dy.dense();
             float[] dxBuf = dx == null ? Buffers.floats(in.length) : dx;
             RowKernels.layerNormBackward(in, 0, g, 0, mean, rstd, dyv, 0, dxBuf, 0, dg, 0, db, 0, rows, cols);
             if (dx != null) {

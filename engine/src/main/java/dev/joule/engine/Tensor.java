@@ -347,6 +347,14 @@ public final class Tensor {
         return true;
     }
 
+    /**
+     * Returns the backing array itself when it holds exactly this tensor's elements in row-major
+     * order, otherwise a row-major copy. Callers must only read the result.
+     */
+    float[] dense() {
+        return isContiguous() && offset == 0 && data.length == numel() ? data : toArray();
+    }
+
     /** Returns the elements in row-major logical order, as a new array. */
     public float[] toArray() {
         int n = numel();

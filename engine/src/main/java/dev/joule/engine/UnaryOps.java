@@ -17,7 +17,7 @@ final class UnaryOps {
         Elementwise.scale(in, 0, s, out, 0, n);
         return Autograd.record(Tensor.of(out, x.shape), "scale", g -> {
             float[] gx = Buffers.floats(n);
-            Elementwise.scale(g.toArray(), 0, s, gx, 0, n);
+            Elementwise.scale(g.dense(), 0, s, gx, 0, n);
             Autograd.accumulateOwned(x, gx);
         }, x);
     }
@@ -38,7 +38,7 @@ final class UnaryOps {
         // d exp(x) = exp(x) dx: the backward reuses the output.
         return Autograd.record(Tensor.of(out, x.shape), "exp", g -> {
             float[] gx = Buffers.floats(n);
-            Elementwise.mul(g.toArray(), 0, out, 0, gx, 0, n);
+            Elementwise.mul(g.dense(), 0, out, 0, gx, 0, n);
             Autograd.accumulateOwned(x, gx);
         }, x);
     }
@@ -50,7 +50,7 @@ final class UnaryOps {
         Elementwise.log(in, 0, out, 0, n);
         return Autograd.record(Tensor.of(out, x.shape), "log", g -> {
             float[] gx = Buffers.floats(n);
-            Elementwise.div(g.toArray(), 0, in, 0, gx, 0, n);
+            Elementwise.div(g.dense(), 0, in, 0, gx, 0, n);
             Autograd.accumulateOwned(x, gx);
         }, x);
     }
@@ -62,7 +62,7 @@ final class UnaryOps {
         Elementwise.tanh(in, 0, out, 0, n);
         // d tanh(x) = (1 - tanh(x)^2) dx.
         return Autograd.record(Tensor.of(out, x.shape), "tanh", g -> {
-            float[] gv = g.toArray();
+            float[] gv = g.dense();
             float[] gx = Buffers.floats(n);
             for (int i = 0; i < n; i++) {
                 gx[i] = gv[i] * (1f - out[i] * out[i]);
@@ -78,7 +78,7 @@ final class UnaryOps {
         Elementwise.gelu(in, 0, out, 0, n);
         return Autograd.record(Tensor.of(out, x.shape), "gelu", g -> {
             float[] gx = Buffers.floats(n);
-            Elementwise.geluBackward(in, 0, g.toArray(), 0, gx, 0, n, false);
+            Elementwise.geluBackward(in, 0, g.dense(), 0, gx, 0, n, false);
             Autograd.accumulateOwned(x, gx);
         }, x);
     }

@@ -1,0 +1,92 @@
+package dev.joule.engine.device;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The architecture a device trains: a GPT-2 style decoder with learned positions, pre-norm blocks of
+ * causal softmax attention and a GELU MLP of width 4C, a final layer norm (eps 1e-5) and an unembedding
+ * tied to the token table.
+ *
+ * @param vocab vocabulary size V
+ * @param context sequence length T, also the number of learned positions
+ * @param layers blocks L
+ * @param heads attention heads H; must divide {@code dim}
+ * @param dim residual width C
+ * @param batch the largest number of sequences B per step; activation buffers are sized for it
+ */
+public record GptShape(int vocab, int context, int layers, int heads, int dim, int batch) {
+    public GptShape {
+        if (vocab <= 0 || context <= 0 || layers <= 0 || heads <= 0 || dim <= 0 || batch <= 0) {
+            throw new IllegalArgumentException("every GptShape size must be positive, got " + describe(vocab,
+                    context, layers, heads, dim, batch));
+        }
+        if (dim % heads != 0) {
+            throw new IllegalArgumentException("heads " + heads + " must divide dim " + dim);
+        }
+    }
+
+    private static String describe(int v, int t, int l, int h, int c, int b) {
+        return "V=" + v + ", T=" + t + ", L=" + l + ", H=" + h + ", C=" + c + ", B=" + b;
+    }
+
+    /** Returns the width of one head, C / H. */
+    public int headDim() {
+        return dim / heads;
+    }
+
+    /**
+     * Returns every parameter's name and shape in the order of the CPU model's state dictionary: wte,
+     * wpe, then per layer l the names {@code h<l>.ln_1.weight}, {@code .ln_1.bias},
+     * {@code .attn.qkv.weight} (3C, C), {@code .attn.qkv.bias}, {@code .attn.proj.weight} (C, C),
+     * {@code .attn.proj.bias}, {@code .ln_2.weight}, {@code .ln_2.bias}, {@code .mlp_fc.weight} (4C, C),
+     * {@code .mlp_fc.bias}, {@code .mlp_proj.weight} (C, 4C), {@code .mlp_proj.bias}, and last
+     * {@code ln_f.weight}, {@code ln_f.bias}. Linear weights are (out, in): y = x W^T + b.
+     */
+    public Map<String, int[]> parameterShapes() {
+        int c = dim;
+        Map<String, int[]> out = new LinkedHashMap<>();
+        out.put("wte.weight", new int[] {vocab, c});
+        out.put("wpe.weight", new int[] {context, c});
+        for (int l = 0; l < layers; l++) {
+            String p = "h" + l + ".";
+            out.put(p + "ln_1.weight", new int[] {c});
+            out.put(p + "ln_1.bias", new int[] {c});
+            out.put(p + "attn.qkv.weight", new int[] {3 * c, c});
+            out.put(p + "attn.qkv.bias", new int[] {3 * c});
+            out.put(p + "attn.proj.weight", new int[] {c, c});
+            out.put(p + "attn.proj.bias", new int[] {c});
+            out.put(p + "ln_2.weight", new int[] {c});
+            out.put(p + "ln_2.bias", new int[] {c});
+            out.put(p + "mlp_fc.weight", new int[] {4 * c, c});
+            out.put(p + "mlp_fc.bias", new int[] {4 * c});
+            out.put(p + "mlp_proj.weight", new int[] {c, 4 * c});
+            out.put(p + "mlp_proj.bias", new int[] {c});
+        }
+        out.put("ln_f.weight", new int[] {c});
+        out.put("ln_f.bias", new int[] {c});
+        return out;
+    }
+
+    /**
+     * Returns whether weight decay applies to the named parameter: the four Linear matrices of each
+     * block, as in the CPU model; embeddings, norms and biases get none.
+     */
+    public static boolean decays(String name) {
+        return name.endsWith(".attn.qkv.weight") || name.endsWith(".attn.proj.weight")
+                || name.endsWith(".mlp_fc.weight") || name.endsWith(".mlp_proj.weight");
+    }
+
+    /** Returns the total number of scalar parameters. */
+    public long parameterCount() {
+        long n = 0;
+        for (int[] s : parameterShapes().values()) {
+            long k = 1;
+            for (int d : s) {
+                k *= d;
+            }
+            n += k;
+        }
+        return n;
+    }
+}
