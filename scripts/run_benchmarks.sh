@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmark session behind docs/benchmarks.md and writes JSON lines to one folder.
-#   scripts/run_benchmarks.sh [OUT_DIR] [ROUNDS]
+#   scripts/run_benchmarks.sh [OUT_DIR] [ROUNDS] [FIRST_ROUND]
 # Each round runs joule bench matmul and the numpy peer at 1 and 2 threads. Then it runs joule bench
 # step for tiny, llmc and small at 1 and 2 threads. Every joule matmul figure thus has a numpy figure
 # taken minutes apart. scripts/summarize_benchmarks.py turns the folder into medians over the rounds.
@@ -12,6 +12,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${1:-$root/bench-results}"
 rounds="${2:-3}"
+first="${3:-1}"
+# TARGETS selects the parts to run: "matmul step" (the default), "matmul" or "step".
+targets="${TARGETS:-matmul step}"
 quiet_wait="${QUIET_WAIT_S:-300}"
 cpus="$(nproc)"
 hz="$(getconf CLK_TCK)"
@@ -61,18 +64,26 @@ measure() {
   lscpu | grep -E "Model name|^CPU\(s\)|Flags" | sed 's/Flags:.*\(avx512f\).*/Flags: ... avx512f .../'
   ./joule --version 2>/dev/null
   git rev-parse HEAD
-} > "$out/machine.txt" 2>&1
+} >> "$out/machine.txt" 2>&1
 
-for round in $(seq 1 "$rounds"); do
-  for t in 1 2; do
-    measure joule-matmul.jsonl "r$round joule matmul ${t}T" ./joule bench matmul --threads "$t" --json
-    measure numpy-matmul.jsonl "r$round numpy matmul ${t}T" /usr/bin/python3 scripts/numpy_matmul.py --threads "$t" --json
-  done
-  for model in tiny llmc small; do
-    steps=10
-    [[ "$model" == small ]] && steps=6
+for round in $(seq "$first" $(( first + rounds - 1 ))); do
+  if [[ " $targets " == *" matmul "* ]]; then
     for t in 1 2; do
-      measure joule-step.jsonl "r$round step $model ${t}T" ./joule bench step --model "$model" --threads "$t" --steps "$steps" --json
+      measure joule-matmul.jsonl "r$round joule matmul ${t}T" ./joule bench matmul --threads "$t" --json
+      measure numpy-matmul.jsonl "r$round numpy matmul ${t}T" \
+          /usr/bin/python3 scripts/numpy_matmul.py --threads "$t" --json
     done
-  done
+  fi
+  if [[ " $targets " == *" step "* ]]; then
+    for model in tiny llmc small; do
+      steps=10
+      if [[ "$model" == small ]]; then
+        steps=6
+      fi
+      for t in 1 2; do
+        measure joule-step.jsonl "r$round step $model ${t}T" \
+            ./joule bench step --model "$model" --threads "$t" --steps "$steps" --json
+      done
+    done
+  fi
 done

@@ -71,21 +71,23 @@ def step_table(results):
         runs[key].append(r)
     if not order:
         return
-    print("| model | shape | parameters | batch | threads | tokens/s | spread | step ms | model GFLOP/s |"
-          " peak heap MB |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| model | shape | parameters | batch | threads | tokens/s median | tokens/s best | spread | step ms |"
+          " model GFLOP/s | peak heap MB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for key in order:
         rs = runs[key]
         r0 = rs[0]
         tps, spread = median_and_spread([r["tokens_per_s"] for r in rs])
-        print("| %s | %dL %dH %dC %dT | %s | %d | %d | %s | %d%% | %.0f | %.2f | %.0f |" % (
+        best = max(r["tokens_per_s"] for r in rs)
+        print("| %s | %dL %dH %dC %dT | %s | %d | %d | %s | %s | %d%% | %.0f | %.2f | %.0f |" % (
             r0["model"], r0["layers"], r0["heads"], r0["dim"], r0["context"], format(r0["parameters"], ","),
-            r0["batch"], r0["threads"], format(round(tps), ","), round(100 * spread),
+            r0["batch"], r0["threads"], format(round(tps), ","), format(round(best), ","), round(100 * spread),
             statistics.median([r["step_ms_median"] for r in rs]),
             statistics.median([r["model_gflops"] for r in rs]),
             statistics.median([r["peak_heap_mb"] for r in rs])))
-    print("\nMedian over %d rounds of the per-run tokens/s (each run: median step time after warm-up)."
-          % len(runs[order[0]]))
+    print("\nPer run, tokens/s = batch * context / median step time after the warm-up steps. Median and best are"
+          " over the runs (%s). Step ms, model GFLOP/s and peak heap are medians over the runs."
+          % ", ".join("%s %dT: %d" % (k[0], k[1], len(runs[k])) for k in order))
 
 
 def jmh_table(path):

@@ -1,7 +1,7 @@
 package dev.joule.engine.device;
 
 /**
- * What a backend reports about one device.
+ * The description a backend gives of one device.
  *
  * @param index position in {@link DeviceProvider#devices()}, the N of {@code --device opencl:N}
  * @param name the device's own name

@@ -18,7 +18,7 @@ public interface DeviceProvider {
      * Lists the devices this backend can open, in a stable order whose positions are the indexes that
      * {@link #open(int)} takes.
      *
-     * @throws DeviceUnavailableException if the runtime, driver or platform is missing; its message says
+     * @throws DeviceUnavailableException if the runtime, driver or platform is missing; its message names
      *     what to install
      */
     List<DeviceInfo> devices();

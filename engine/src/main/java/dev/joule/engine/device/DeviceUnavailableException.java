@@ -2,7 +2,7 @@ package dev.joule.engine.device;
 
 /**
  * A backend cannot run on this machine at all: its native runtime, driver or platform is missing. The
- * message says what to install (for OpenCL on Debian, for example, {@code pocl-opencl-icd} for a CPU
+ * message names what to install (for OpenCL on Debian, for example, {@code pocl-opencl-icd} for a CPU
  * device or the GPU vendor's ICD package).
  */
 public class DeviceUnavailableException extends RuntimeException {

@@ -69,8 +69,8 @@ public record GptShape(int vocab, int context, int layers, int heads, int dim, i
     }
 
     /**
-     * Returns whether weight decay applies to the named parameter: the four Linear matrices of each
-     * block, as in the CPU model; embeddings, norms and biases get none.
+     * Returns whether weight decay applies to the named parameter. As in the CPU model, only the four
+     * Linear matrices of each block decay, and embeddings, norms and biases do not.
      */
     public static boolean decays(String name) {
         return name.endsWith(".attn.qkv.weight") || name.endsWith(".attn.proj.weight")

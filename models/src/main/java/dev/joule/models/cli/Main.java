@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
 @Command(name = "joule", mixinStandardHelpOptions = true, version = "joule 0.1.0",
         description = "Train, sample and evaluate small GPT models on the CPU with Joule's own engine.",
         subcommands = {TrainCommand.class, SampleCommand.class, EvalCommand.class, BenchCommand.class,
-                       EnergyCommand.class, CommandLine.HelpCommand.class})
+                       EnergyCommand.class, CompareCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     public static final int EXIT_OK = 0;
     public static final int EXIT_FAILURE = 1;

@@ -7,6 +7,7 @@ import dev.joule.models.data.ByteTokenizer;
 import dev.joule.models.data.Corpus;
 import dev.joule.models.data.Dataset;
 import dev.joule.models.data.EmbeddedCorpus;
+import dev.joule.models.train.DeviceTrainer;
 import dev.joule.models.train.TrainSettings;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,14 +27,13 @@ final class Setup {
         Simd.reportOnce();
     }
 
-    static void device(String device) {
-        if (device != null && !device.equals("cpu")) {
-            if (device.startsWith("opencl")) {
-                throw new InvalidInputException("--device " + device + " is not available in this build: the"
-                        + " OpenCL backend is not part of it yet; use --device cpu");
-            }
-            throw new InvalidInputException("unknown --device '" + device + "'; use cpu");
-        }
+    /**
+     * Resolves {@code --device}: cpu, or a backend found on the class path with an optional index
+     * ({@code opencl}, {@code opencl:1}). A missing driver or an index out of range is invalid input
+     * (exit 2) whose message names what to install or which indexes exist.
+     */
+    static DeviceTrainer.Selection device(String device) {
+        return DeviceTrainer.select(device);
     }
 
     /** Loads the training data named by the settings, or the built-in corpus when none is named. */

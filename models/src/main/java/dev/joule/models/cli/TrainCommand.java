@@ -3,8 +3,10 @@ package dev.joule.models.cli;
 import com.google.gson.JsonObject;
 import dev.joule.models.InvalidInputException;
 import dev.joule.models.data.Dataset;
+import dev.joule.models.gpt.Gpt;
 import dev.joule.models.gpt.GptConfig;
 import dev.joule.models.sample.Generator;
+import dev.joule.models.train.DeviceTrainer;
 import dev.joule.models.train.RunDirectory;
 import dev.joule.models.train.StepMetrics;
 import dev.joule.models.train.TrainSettings;
@@ -88,7 +90,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: all processors). Results do not depend on it.")
     Integer threads;
 
-    @Option(names = "--device", paramLabel = "cpu", defaultValue = "cpu", description = "Compute device (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--device", paramLabel = "cpu|opencl[:N]", defaultValue = "cpu",
+            description = "Compute device: cpu, or OpenCL device N of 'joule devices' (softmax + gd only; default:"
+                    + " ${DEFAULT-VALUE}).")
     String device;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Run directory to write (default: runs/run-<time>).")
@@ -117,7 +121,7 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter stdout = spec.commandLine().getOut();
-        Setup.device(device);
+        DeviceTrainer.Selection selection = Setup.device(device);
         Setup.threads(threads);
         if (logEvery <= 0) {
             throw new InvalidInputException("--log-every must be a positive integer, got " + logEvery);
@@ -141,6 +145,9 @@ final class TrainCommand implements Callable<Integer> {
             settings = (steps != null ? s.extendedTo(steps) : s).validate();
         } else {
             config = modelOptions.resolve();
+            if (!selection.isCpu()) {
+                DeviceTrainer.checkSupported(config);
+            }
             settings = settings().validate();
             Path dir = out != null ? out : Path.of("runs", "run-" + LocalDateTime.now()
                     .format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
@@ -152,17 +159,29 @@ final class TrainCommand implements Callable<Integer> {
         }
 
         Dataset dataset = Setup.dataset(settings, config.context());
-        Trainer trainer = new Trainer(config, settings, dataset, run);
-        printTable(stdout, config, settings, dataset, trainer, run.path());
         Trainer.Result result;
-        try (Progress progress = new Progress(stdout, settings.steps(), logEvery, !json)) {
-            result = resume != null ? trainer.resume(progress) : trainer.train(progress);
+        Gpt model;
+        if (selection.isCpu()) {
+            Trainer trainer = new Trainer(config, settings, dataset, run);
+            model = trainer.model();
+            printTable(stdout, config, settings, dataset, model, run.path(), selection);
+            try (Progress progress = new Progress(stdout, settings.steps(), logEvery, !json)) {
+                result = resume != null ? trainer.resume(progress) : trainer.train(progress);
+            }
+        } else {
+            try (DeviceTrainer trainer = new DeviceTrainer(config, settings, dataset, run, selection)) {
+                model = trainer.model();
+                printTable(stdout, config, settings, dataset, model, run.path(), selection);
+                try (Progress progress = new Progress(stdout, settings.steps(), logEvery, !json)) {
+                    result = resume != null ? trainer.resume(progress) : trainer.train(progress);
+                }
+            }
         }
         stdout.printf(Locale.ROOT, "done: %d steps, val loss %.4f (initial %.4f), %.0f tokens/s, run in %s%n",
                 result.steps(), result.finalValLoss(), result.initialValLoss(), result.tokensPerS(), result.dir());
 
         if (sampleTokens > 0) {
-            Generator generator = new Generator(trainer.model());
+            Generator generator = new Generator(model);
             String prompt = "The ";
             stdout.println("sample:");
             stdout.print(prompt);
@@ -200,20 +219,21 @@ final class TrainCommand implements Callable<Integer> {
                 evalEvery != null ? evalEvery : Math.min(d.evalEvery(), Math.max(1, n)), evalBatches, allowBinary);
     }
 
-    private static void printTable(PrintWriter out, GptConfig c, TrainSettings s, Dataset d, Trainer trainer,
-                                   Path dir) {
+    private static void printTable(PrintWriter out, GptConfig c, TrainSettings s, Dataset d, Gpt model, Path dir,
+                                   DeviceTrainer.Selection selection) {
         out.println("+----------------------+------------------------------+");
         row(out, "run directory", dir.toString());
         row(out, "model", c.layers() + " layers, " + c.heads() + " heads, width " + c.dim());
         row(out, "context", Integer.toString(c.context()));
         row(out, "attention", c.energy() + " / " + c.optimizer());
-        row(out, "parameters", String.format(Locale.ROOT, "%,d", trainer.model().parameterCount()));
+        row(out, "parameters", String.format(Locale.ROOT, "%,d", model.parameterCount()));
         row(out, "data", s.data().isEmpty() ? "built-in corpus" : String.join(", ", s.data()));
         row(out, "train / val tokens", String.format(Locale.ROOT, "%,d / %,d", d.trainTokens(), d.valTokens()));
         row(out, "steps x batch", s.steps() + " x " + s.batch());
         row(out, "lr (warmup, min)", String.format(Locale.ROOT, "%.2e (%d, %.2e)", s.lr(), s.warmup(), s.minLr()));
         row(out, "weight decay, clip", s.weightDecay() + ", " + s.gradClip());
         row(out, "seed", Long.toString(s.seed()));
+        row(out, "device", selection.describe());
         row(out, "threads", Integer.toString(dev.joule.engine.kernels.Parallel.threads()));
         row(out, "kernels", dev.joule.engine.kernels.Simd.describe());
         out.println("+----------------------+------------------------------+");

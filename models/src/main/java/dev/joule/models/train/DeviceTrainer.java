@@ -1,0 +1,436 @@
+package dev.joule.models.train;
+
+import com.google.gson.Gson;
+import com.google.gson.FieldNamingPolicy;
+import com.google.gson.GsonBuilder;
+import dev.joule.engine.Tensor;
+import dev.joule.engine.device.Device;
+import dev.joule.engine.device.DeviceException;
+import dev.joule.engine.device.DeviceInfo;
+import dev.joule.engine.device.DeviceProvider;
+import dev.joule.engine.device.DeviceUnavailableException;
+import dev.joule.engine.device.Devices;
+import dev.joule.engine.device.GptShape;
+import dev.joule.engine.device.GptStepper;
+import dev.joule.engine.nn.Parameter;
+import dev.joule.engine.optim.Schedules;
+import dev.joule.models.InvalidInputException;
+import dev.joule.models.data.BatchSource;
+import dev.joule.models.data.Dataset;
+import dev.joule.models.gpt.Gpt;
+import dev.joule.models.gpt.GptConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The training loop of {@link Trainer} on a device backend ({@code --device opencl[:N]}): the same
+ * batches, schedule, clipping and AdamW, and the same run-directory files, but every step runs as one
+ * fused forward, backward and update on the device (see {@link GptStepper}). Weights and moments come
+ * back to the host only at checkpoints and at the end, where they are written with {@link RunDirectory}
+ * exactly as the CPU trainer writes them, so {@code joule sample}, {@code joule eval} and a CPU
+ * {@code --resume} read them unchanged.
+ *
+ * <p>Supported recipe: softmax energy with the gd optimizer (the standard Transformer) and no dropout;
+ * anything else is rejected with an {@link InvalidInputException} naming what is supported.
+ */
+public final class DeviceTrainer implements AutoCloseable {
+    private static final Gson LINE = new GsonBuilder()
+            .setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES).create();
+
+    /** A resolved {@code --device}: the CPU (provider null) or a backend and one of its devices. */
+    public record Selection(String spec, DeviceProvider provider, DeviceInfo info) {
+        public boolean isCpu() {
+            return provider == null;
+        }
+
+        /** Returns "cpu" or "opencl:N (device name)", for tables and logs. */
+        public String describe() {
+            return isCpu() ? "cpu" : provider.name() + ":" + info.index() + " (" + info.name() + ")";
+        }
+    }
+
+    /** The measurements of a timed run of device steps, for {@code joule bench step --device}. */
+    public record StepBenchmark(String device, double tokensPerS, double msPerStep, long deviceBytes,
+                                long parameters) {}
+
+    /**
+     * Resolves a {@code --device} value: {@code cpu}, or a backend name with an optional device index
+     * ({@code opencl}, {@code opencl:1}).
+     *
+     * @throws InvalidInputException if the backend is unknown or missing from the class path, its driver
+     *     is missing (the message names what to install), or the index is out of range
+     */
+    public static Selection select(String device) {
+        if (device == null || device.equals("cpu")) {
+            return new Selection("cpu", null, null);
+        }
+        Devices.Spec spec;
+        try {
+            spec = Devices.Spec.parse(device);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidInputException("--device " + device + ": " + e.getMessage(), e);
+        }
+        DeviceProvider provider = Devices.provider(spec.backend());
+        if (provider == null) {
+            List<String> names = new ArrayList<>(List.of("cpu"));
+            for (DeviceProvider p : Devices.providers()) {
+                names.add(p.name() + "[:N]");
+            }
+            throw new InvalidInputException("unknown --device '" + device + "'; this build has "
+                    + String.join(", ", names) + " (see joule devices)");
+        }
+        List<DeviceInfo> devices;
+        try {
+            devices = provider.devices();
+        } catch (DeviceUnavailableException e) {
+            throw new InvalidInputException("--device " + device + " is not usable on this machine: " + e.getMessage(),
+                    e);
+        }
+        if (spec.index() >= devices.size()) {
+            throw new InvalidInputException("--device " + device + ": there is no " + spec.backend() + " device "
+                    + spec.index() + "; this machine has " + devices.size() + " (indexes 0 to " + (devices.size() - 1)
+                    + "), see joule devices");
+        }
+        return new Selection(device, provider, devices.get(spec.index()));
+    }
+
+    /**
+     * Checks that the device step implements this architecture: softmax + gd attention, no dropout.
+     *
+     * @throws InvalidInputException naming what is supported
+     */
+    public static void checkSupported(GptConfig config) {
+        if (!GptConfig.DEFAULT_ENERGY.equals(config.energy()) || !GptConfig.DEFAULT_OPTIMIZER.equals(config.optimizer())) {
+            throw new InvalidInputException("--device opencl trains only --energy softmax with --optimizer gd (the"
+                    + " standard Transformer), got --energy " + config.energy() + " --optimizer " + config.optimizer()
+                    + "; use those or --device cpu");
+        }
+        if (config.dropout() != 0f) {
+            throw new InvalidInputException("--device opencl has no dropout kernel, got dropout " + config.dropout()
+                    + "; set it to 0 or use --device cpu");
+        }
+    }
+
+    private final GptConfig config;
+    private final TrainSettings settings;
+    private final BatchSource data;
+    private final RunDirectory run;
+    private final Selection selection;
+    private final Gpt model;
+    private final GptShape shape;
+    private Device device;
+    private GptStepper stepper;
+    private long deviceBytes;
+
+    /** Builds the model on the host (for its initialization and names) and checks the recipe. */
+    public DeviceTrainer(GptConfig config, TrainSettings settings, BatchSource data, RunDirectory run,
+                         Selection selection) {
+        if (selection.isCpu()) {
+            throw new IllegalArgumentException("DeviceTrainer needs a device backend; use Trainer for the CPU");
+        }
+        this.config = config.validate();
+        checkSupported(config);
+        this.settings = settings.validate();
+        this.data = data;
+        this.run = run;
+        this.selection = selection;
+        this.model = new Gpt(config, settings.seed());
+        this.shape = shapeOf(config, settings.batch());
+        checkLayout(model, shape);
+    }
+
+    static GptShape shapeOf(GptConfig c, int batch) {
+        return new GptShape(c.vocab(), c.context(), c.layers(), c.heads(), c.dim(), batch);
+    }
+
+    /**
+     * Checks that the GPT's parameters and decay flags are the ones the device step hard-codes, because a
+     * change to the CPU model would otherwise train a different network on the device.
+     */
+    static void checkLayout(Gpt model, GptShape shape) {
+        Map<String, int[]> expected = shape.parameterShapes();
+        List<Parameter> params = model.parameters();
+        if (params.size() != expected.size()) {
+            throw new IllegalStateException("the GPT has " + params.size() + " parameters but the device step knows "
+                    + expected.size() + ": " + expected.keySet());
+        }
+        for (Parameter p : params) {
+            int[] s = expected.get(p.name());
+            if (s == null || !Arrays.equals(s, p.value().shape())) {
+                throw new IllegalStateException("the device step does not know GPT parameter '" + p.name() + "' "
+                        + Arrays.toString(p.value().shape()));
+            }
+            if (p.decay() != GptShape.decays(p.name())) {
+                throw new IllegalStateException("weight decay of '" + p.name() + "' differs between the GPT ("
+                        + p.decay() + ") and the device step");
+            }
+        }
+    }
+
+    /** Returns the host copy of the model, which has the device's weights after {@link #train} or {@link #resume}. */
+    public Gpt model() {
+        return model;
+    }
+
+    /** Returns the device memory of the step's buffers, or 0 before training starts. */
+    public long deviceBytes() {
+        return deviceBytes;
+    }
+
+    private void open() {
+        try {
+            device = selection.provider().open(selection.info().index());
+            stepper = device.gptStepper(shape, hostWeights(model));
+            deviceBytes = stepper.deviceBytes();
+        } catch (DeviceUnavailableException | IllegalArgumentException e) {
+            close();
+            throw new InvalidInputException("--device " + selection.spec() + ": " + e.getMessage(), e);
+        } catch (DeviceException e) {
+            close();
+            throw e;
+        }
+    }
+
+    static Map<String, float[]> hostWeights(Gpt model) {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
+            out.put(e.getKey(), e.getValue().toArray());
+        }
+        return out;
+    }
+
+    /** Runs from step 0, writing a new run directory. */
+    public Trainer.Result train(Trainer.Listener listener) {
+        try {
+            Files.createDirectories(run.path());
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot create the output directory " + run.path() + ": "
+                    + e.getMessage() + "; pass a writable path with --out", e);
+        }
+        run.writeConfig(new RunDirectory.RunConfig(config, settings));
+        try {
+            Files.deleteIfExists(run.file(RunDirectory.METRICS));
+        } catch (IOException e) {
+            throw new UncheckedIOException("failed to delete " + run.file(RunDirectory.METRICS) + ": "
+                    + e.getMessage(), e);
+        }
+        open();
+        double initialVal = validationLoss();
+        appendMetrics(new StepMetrics(0, null, initialVal, 0, 0, 0, 0));
+        listener.onEval(0, initialVal);
+        return loop(0, 0L, initialVal, listener);
+    }
+
+    /** Continues a run (written on any device) from its last checkpoint up to {@code settings.steps()}. */
+    public Trainer.Result resume(Trainer.Listener listener) {
+        TrainerState state = run.readTrainerState();
+        if (state.step() >= settings.steps()) {
+            throw new InvalidInputException("the run in " + run.path() + " already has " + state.step()
+                    + " of " + settings.steps() + " steps; pass a larger --steps to continue it");
+        }
+        try {
+            model.loadStateDict(run.readTensors(RunDirectory.MODEL, state.step()));
+        } catch (IllegalArgumentException e) {
+            throw new InvalidInputException(run.file(RunDirectory.MODEL) + " does not match the model: "
+                    + e.getMessage() + "; start a new run", e);
+        }
+        Map<String, Tensor> moments = run.readTensors(RunDirectory.OPTIMIZER, state.step());
+        open();
+        Map<String, float[]> host = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : moments.entrySet()) {
+            host.put(e.getKey(), e.getValue().toArray());
+        }
+        try {
+            stepper.loadOptimizerState(host);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidInputException(run.file(RunDirectory.OPTIMIZER) + " does not match the model: "
+                    + e.getMessage() + "; start a new run", e);
+        }
+        truncateMetrics(state.step());
+        double initialVal = Double.NaN;
+        for (StepMetrics m : Trainer.readMetrics(run.file(RunDirectory.METRICS))) {
+            if (m.step() == 0 && m.valLoss() != null) {
+                initialVal = m.valLoss();
+            }
+        }
+        return loop(state.step(), state.tokensSeen(), initialVal, listener);
+    }
+
+    private Trainer.Result loop(int start, long tokensSeen, double initialVal, Trainer.Listener listener) {
+        int b = settings.batch();
+        int t = config.context();
+        listener.onStart(start, settings.steps(), model.parameterCount());
+        double lastTrain = Double.NaN;
+        double lastVal = Double.NaN;
+        double tokensPerSSum = 0;
+        int timedSteps = 0;
+        int lastSaved = start;
+        for (int step = start; step < settings.steps(); step++) {
+            long t0 = System.nanoTime();
+            float lr = Schedules.warmupCosine(step, settings.warmup(), settings.decayHorizon(), settings.lr(),
+                    settings.minLr());
+            Dataset.Batch batch = data.trainBatch(settings.seed(), step, b);
+            // The device applies the update before the loss comes back. So a non-finite loss or norm
+            // means the device weights are spoilt, and nothing after this point is saved.
+            double lossValue = stepper.step(batch.inputs(), batch.targets(), lr, settings.weightDecay(),
+                    settings.gradClip(), step + 1);
+            double norm = stepper.lastGradNorm();
+            if (!Double.isFinite(lossValue)) {
+                throw new DivergedException(step + 1, "the training loss", lossValue, checkpointName(lastSaved));
+            }
+            if (!Double.isFinite(norm)) {
+                throw new DivergedException(step + 1, "the gradient norm", norm, checkpointName(lastSaved));
+            }
+            tokensSeen += (long) b * t;
+            double ms = (System.nanoTime() - t0) / 1e6;
+            double tokensPerS = b * t / (ms / 1000.0);
+            // The first steps compile and warm up; leave them out of the average, as the CPU trainer does.
+            if (step - start >= 3) {
+                tokensPerSSum += tokensPerS;
+                timedSteps++;
+            }
+            lastTrain = lossValue;
+            int done = step + 1;
+            boolean evaluate = done % settings.evalEvery() == 0 || done == settings.steps();
+            Double val = null;
+            if (evaluate) {
+                lastVal = validationLoss();
+                if (!Double.isFinite(lastVal)) {
+                    throw new DivergedException(done, "the validation loss", lastVal, checkpointName(lastSaved));
+                }
+                val = lastVal;
+            }
+            StepMetrics metrics = new StepMetrics(done, lossValue, val, lr, norm, tokensPerS, ms);
+            appendMetrics(metrics);
+            listener.onStep(metrics);
+            if (evaluate) {
+                listener.onEval(done, lastVal);
+                save(done, tokensSeen, lastTrain, lastVal);
+                lastSaved = done;
+                listener.onCheckpoint(done, run.path());
+            }
+        }
+        // The host model gets the final weights, for sampling after training.
+        model.loadStateDict(tensors(stepper.readWeights(), ""));
+        double avg = timedSteps == 0 ? Double.NaN : tokensPerSSum / timedSteps;
+        return new Trainer.Result(settings.steps(), initialVal, lastTrain, lastVal, avg, model.parameterCount(),
+                run.path());
+    }
+
+    private static String checkpointName(int step) {
+        return step == 0 ? "none saved yet" : "step " + step;
+    }
+
+    /** Returns the mean loss over {@code settings.evalBatches()} fixed validation batches, as the CPU trainer does. */
+    public double validationLoss() {
+        int b = settings.batch();
+        int batches = Math.min(settings.evalBatches(), Math.max(1, data.valBatchCount(b)));
+        double sum = 0;
+        for (int i = 0; i < batches; i++) {
+            Dataset.Batch batch = data.valBatch(i, b);
+            sum += stepper.evalLoss(batch.inputs(), batch.targets(), batch.batch());
+        }
+        return sum / batches;
+    }
+
+    /** Wraps flat arrays in tensors of the model's shapes; {@code suffix} is "", ".m" or ".v". */
+    private Map<String, Tensor> tensors(Map<String, float[]> flat, String... suffixes) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (Map.Entry<String, int[]> e : shape.parameterShapes().entrySet()) {
+            for (String suffix : suffixes) {
+                String key = e.getKey() + suffix;
+                out.put(key, Tensor.of(flat.get(key), e.getValue()));
+            }
+        }
+        return out;
+    }
+
+    private void save(int step, long tokensSeen, double trainLoss, double valLoss) {
+        // Tensors first, trainer.json last: trainer.json names the step that the tensors must carry.
+        run.writeTensors(RunDirectory.MODEL, tensors(stepper.readWeights(), ""), step);
+        run.writeTensors(RunDirectory.OPTIMIZER, tensors(stepper.readOptimizerState(), ".m", ".v"), step);
+        run.writeTrainerState(new TrainerState(step, settings.seed(), tokensSeen, trainLoss, valLoss));
+        LossPlot.write(run.file(RunDirectory.METRICS), run.file(RunDirectory.PLOT));
+    }
+
+    private void appendMetrics(StepMetrics m) {
+        Path p = run.file(RunDirectory.METRICS);
+        try {
+            Files.writeString(p, LINE.toJson(m) + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new UncheckedIOException("failed to append to " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void truncateMetrics(int step) {
+        Path p = run.file(RunDirectory.METRICS);
+        List<String> kept = new ArrayList<>();
+        for (StepMetrics m : Trainer.readMetrics(p)) {
+            if (m.step() <= step) {
+                kept.add(LINE.toJson(m));
+            }
+        }
+        RunDirectory.writeAtomically(p, kept.isEmpty() ? "" : String.join("\n", kept) + "\n");
+    }
+
+    /**
+     * Times {@code steps} training steps of a freshly initialized GPT on a device, after {@code warmup}
+     * untimed ones, on random tokens. For {@code joule bench step --device}.
+     *
+     * @throws InvalidInputException as {@link #select(String)} and {@link #checkSupported(GptConfig)} do
+     */
+    public static StepBenchmark benchmark(GptConfig config, int batch, int warmup, int steps, String device,
+                                          long seed) {
+        Selection selection = select(device);
+        if (selection.isCpu()) {
+            throw new InvalidInputException("DeviceTrainer.benchmark times a device backend; --device cpu has its own"
+                    + " bench path");
+        }
+        checkSupported(config.validate());
+        Gpt model = new Gpt(config, seed);
+        GptShape shape = shapeOf(config, batch);
+        checkLayout(model, shape);
+        int n = batch * config.context();
+        int[] inputs = new int[n];
+        int[] targets = new int[n];
+        for (int i = 0; i < n; i++) {
+            inputs[i] = dev.joule.engine.Rng.nextInt(seed, 7, i, config.vocab());
+            targets[i] = dev.joule.engine.Rng.nextInt(seed, 8, i, config.vocab());
+        }
+        try (Device d = selection.provider().open(selection.info().index());
+             GptStepper s = d.gptStepper(shape, hostWeights(model))) {
+            for (int i = 0; i < warmup; i++) {
+                s.step(inputs, targets, 1e-4f, 0.1f, 1f, i + 1);
+            }
+            long t0 = System.nanoTime();
+            for (int i = 0; i < steps; i++) {
+                s.step(inputs, targets, 1e-4f, 0.1f, 1f, warmup + i + 1);
+            }
+            double ms = (System.nanoTime() - t0) / 1e6 / Math.max(1, steps);
+            return new StepBenchmark(selection.describe(), n / (ms / 1000.0), ms, s.deviceBytes(),
+                    model.parameterCount());
+        }
+    }
+
+    @Override
+    public void close() {
+        if (stepper != null) {
+            stepper.close();
+            stepper = null;
+        }
+        if (device != null) {
+            device.close();
+            device = null;
+        }
+    }
+}

@@ -1,0 +1,168 @@
+package dev.joule.opencl;
+
+import org.jocl.cl_mem;
+
+/**
+ * Typed launches of the kernels in {@code kernels/*.cl}. Sizes are element counts; every buffer is
+ * row-major float32 (int32 for token ids). Shapes follow the kernel files' comments. The launches are
+ * queued, not waited for.
+ */
+final class Kernels {
+    /** Side of the matmul output tile and of its work-group; must equal TS and WG in matmul.cl. */
+    static final int TILE = 64;
+    static final int TILE_GROUP = 16;
+    /** Global sizes of one-item-per-element kernels are rounded up to this. */
+    static final int ROUND = 64;
+    /** Work-group size and slice length of grad_norm.cl (WG and CHUNK there). */
+    static final int NORM_GROUP = 64;
+    static final int NORM_CHUNK = 4096;
+
+    private final OpenClDevice dev;
+
+    Kernels(OpenClDevice dev) {
+        this.dev = dev;
+    }
+
+    private static long round(long n, int to) {
+        return Math.max(to, (n + to - 1) / to * to);
+    }
+
+    private void elementwise(String name, long n, Object... args) {
+        dev.launch(name, new long[] {round(n, ROUND)}, null, args);
+    }
+
+    private void tiled(String name, int cols, int rows, Object... args) {
+        // One 16 x 16 work-group per 64 x 64 tile of the output.
+        long groupsX = (cols + TILE - 1) / TILE;
+        long groupsY = (rows + TILE - 1) / TILE;
+        dev.launch(name, new long[] {Math.max(1, groupsX) * TILE_GROUP, Math.max(1, groupsY) * TILE_GROUP},
+                new long[] {TILE_GROUP, TILE_GROUP}, args);
+    }
+
+    /** out (rows, oc) = inp (rows, ic) w^T + bias; bias null for none. */
+    void matmulForward(cl_mem out, cl_mem inp, cl_mem w, cl_mem bias, int rows, int ic, int oc) {
+        tiled("matmul_forward", oc, rows, out, inp, w, bias == null ? w : bias, bias == null ? 0 : 1, rows, ic, oc);
+    }
+
+    /** dinp (rows, ic) (+)= dout (rows, oc) w. */
+    void matmulBackwardInput(cl_mem dinp, cl_mem dout, cl_mem w, int rows, int ic, int oc, boolean accumulate) {
+        tiled("matmul_backward_input", ic, rows, dinp, dout, w, rows, ic, oc, accumulate ? 1 : 0);
+    }
+
+    /** dw (oc, ic) (+)= dout^T inp. */
+    void matmulBackwardWeight(cl_mem dw, cl_mem dout, cl_mem inp, int rows, int ic, int oc, boolean accumulate) {
+        tiled("matmul_backward_weight", ic, oc, dw, dout, inp, rows, ic, oc, accumulate ? 1 : 0);
+    }
+
+    /** dbias (oc) = column sums of dout (rows, oc). */
+    void biasBackward(cl_mem dbias, cl_mem dout, int rows, int oc) {
+        elementwise("bias_backward", oc, dbias, dout, rows, oc);
+    }
+
+    void geluForward(cl_mem out, cl_mem inp, int n) {
+        elementwise("gelu_forward", n, out, inp, n);
+    }
+
+    void geluBackward(cl_mem dinp, cl_mem inp, cl_mem dout, int n) {
+        elementwise("gelu_backward", n, dinp, inp, dout, n);
+    }
+
+    void residualForward(cl_mem out, cl_mem a, cl_mem b, int n) {
+        elementwise("residual_forward", n, out, a, b, n);
+    }
+
+    /** One AdamW update of n parameters; norm[0] is the global gradient norm used for clipping. */
+    void adamw(cl_mem param, cl_mem grad, cl_mem m, cl_mem v, cl_mem norm, int n, float lr, float beta1, float beta2,
+               float eps, float wd, float c1, float c2, float clip) {
+        elementwise("adamw", n, param, grad, m, v, norm, n, lr, beta1, beta2, eps, wd, c1, c2, clip);
+    }
+
+    /** Returns how many partial sums {@link #gradNorm} writes for n elements. */
+    static int normPartials(long n) {
+        return (int) Math.max(1, (n + NORM_CHUNK - 1) / NORM_CHUNK);
+    }
+
+    /** out[index] = the L2 norm of x[0, n); partials has room for {@link #normPartials(long)} floats. */
+    void gradNorm(cl_mem out, int index, cl_mem x, int n, cl_mem partials) {
+        int groups = normPartials(n);
+        dev.launch("sumsq_partial", new long[] {(long) groups * NORM_GROUP}, new long[] {NORM_GROUP}, partials, x, n);
+        dev.launch("sum_partials", new long[] {NORM_GROUP}, new long[] {NORM_GROUP}, out, partials, groups, index);
+    }
+
+    void layerNormForward(cl_mem out, cl_mem mean, cl_mem rstd, cl_mem inp, cl_mem w, cl_mem b, int rows, int c,
+                          float eps) {
+        elementwise("layernorm_forward", rows, out, mean, rstd, inp, w, b, rows, c, eps);
+    }
+
+    void layerNormBackwardInput(cl_mem dinp, cl_mem dout, cl_mem inp, cl_mem mean, cl_mem rstd, cl_mem w, int rows,
+                                int c, boolean accumulate) {
+        elementwise("layernorm_backward_input", rows, dinp, dout, inp, mean, rstd, w, rows, c, accumulate ? 1 : 0);
+    }
+
+    void layerNormBackwardParams(cl_mem dw, cl_mem db, cl_mem dout, cl_mem inp, cl_mem mean, cl_mem rstd, int rows,
+                                 int c) {
+        elementwise("layernorm_backward_params", c, dw, db, dout, inp, mean, rstd, rows, c);
+    }
+
+    void encoderForward(cl_mem out, cl_mem tokens, cl_mem wte, cl_mem wpe, int batch, int t, int c) {
+        elementwise("encoder_forward", (long) batch * t * c, out, tokens, wte, wpe, batch, t, c);
+    }
+
+    /** rowStart (vocab + 1) and positions (N) are the counting sort of {@link #sortPositions}. */
+    void encoderBackwardWte(cl_mem dwte, cl_mem dout, cl_mem rowStart, cl_mem positions, int vocab, int c,
+                            boolean accumulate) {
+        elementwise("encoder_backward_wte", (long) vocab * c, dwte, dout, rowStart, positions, vocab, c,
+                accumulate ? 1 : 0);
+    }
+
+    void encoderBackwardWpe(cl_mem dwpe, cl_mem dout, int batch, int t, int c) {
+        elementwise("encoder_backward_wpe", (long) t * c, dwpe, dout, batch, t, c);
+    }
+
+    /**
+     * Counting sort of positions by token: fills rowStart (vocab + 1) and positions (tokens.length) so
+     * that positions[rowStart[v], rowStart[v + 1]) are the positions of token v in increasing order.
+     */
+    static void sortPositions(int[] tokens, int vocab, int[] rowStart, int[] positions) {
+        java.util.Arrays.fill(rowStart, 0);
+        for (int tok : tokens) {
+            rowStart[tok + 1]++;
+        }
+        for (int v = 0; v < vocab; v++) {
+            rowStart[v + 1] += rowStart[v];
+        }
+        int[] next = java.util.Arrays.copyOf(rowStart, vocab);
+        for (int n = 0; n < tokens.length; n++) {
+            positions[next[tokens[n]]++] = n;
+        }
+    }
+
+    void attentionForward(cl_mem out, cl_mem att, cl_mem qkv, int batch, int t, int c, int heads, float scale) {
+        elementwise("attention_softmax", (long) batch * heads * t, att, qkv, batch, t, c, heads, scale);
+        elementwise("attention_values", (long) batch * t * c, out, att, qkv, batch, t, c, heads);
+    }
+
+    /** dqkv (B, T, 3C) from dout (B, T, C); dpre is (B, H, T, T) scratch. */
+    void attentionBackward(cl_mem dqkv, cl_mem dpre, cl_mem att, cl_mem qkv, cl_mem dout, int batch, int t, int c,
+                           int heads, float scale) {
+        elementwise("attention_backward_scores", (long) batch * heads * t, dpre, att, qkv, dout, batch, t, c, heads);
+        elementwise("attention_backward_q", (long) batch * t * c, dqkv, dpre, qkv, batch, t, c, heads, scale);
+        elementwise("attention_backward_kv", (long) batch * t * c, dqkv, dpre, att, qkv, dout, batch, t, c, heads,
+                scale);
+    }
+
+    /** losses (rows) and, in place, probs from logits (rows, v); a target of -1 contributes nothing. */
+    void crossEntropyForward(cl_mem losses, cl_mem logitsProbs, cl_mem targets, int rows, int v) {
+        elementwise("crossentropy_forward", rows, losses, logitsProbs, targets, rows, v);
+    }
+
+    /** In place: probs (rows, v) to (probs - onehot) * scale. */
+    void crossEntropyBackward(cl_mem probsDlogits, cl_mem targets, int rows, int v, float scale) {
+        elementwise("crossentropy_backward", (long) rows * v, probsDlogits, targets, rows, v, scale);
+    }
+
+    /** out[index] = sum of losses / count, count the rows whose target is not -1 (at least 1). */
+    void meanLoss(cl_mem out, int index, cl_mem losses, int rows, int count) {
+        dev.launch("mean_loss", new long[] {1}, new long[] {1}, out, losses, rows, count, index);
+    }
+}
