@@ -8,7 +8,12 @@ import dev.joule.engine.kernels.Parallel;
 import dev.joule.engine.kernels.Simd;
 import dev.joule.engine.optim.AdamW;
 import dev.joule.engine.optim.Schedules;
+import dev.joule.layers.EnergyAttention;
+import dev.joule.layers.EnergyRecipe;
 import dev.joule.layers.ReferenceAttention;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
+import java.util.function.UnaryOperator;
 import dev.joule.models.InvalidInputException;
 import dev.joule.models.data.ByteTokenizer;
 import dev.joule.models.data.Dataset;
@@ -63,6 +68,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--layers", paramLabel = "L", description = "step: override the preset's number of blocks.")
     Integer layers;
+
+    @Option(names = "--energy-batch", paramLabel = "B",
+            description = "attention: sequences per call for the energy-variant table (default: 1).")
+    Integer energyBatch;
 
     @Option(names = "--heads", paramLabel = "H", description = "step: override the preset's heads; attention: heads (default 4).")
     Integer heads;
@@ -315,6 +324,88 @@ final class BenchCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "batch %d, width %d, %d heads; forward alone runs without autograd%n", b, c, h);
         }
         table(new String[] {"variant", "T", "forward ms", "fwd+bwd ms", "vs composed"});
+        energyVariants(c, h, energyBatch != null ? energyBatch : 1);
+    }
+
+    /**
+     * Times every valid energy and optimizer pair as a whole attention layer (projections, the step on
+     * the energy and the output projection) and measures the heap its forward pass keeps for backward.
+     * Figures are relative to softmax with gd, the standard layer.
+     */
+    private void energyVariants(int c, int h, int b) {
+        atLeast("--energy-batch", b, 1);
+        MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+        for (int t : new int[] {256, 1024}) {
+            Tensor x = Tensor.randn(seed, 3, 1f, b, t, c).requiresGrad(true);
+            Tensor velocity = Tensor.randn(seed, 4, 0.1f, b, t, c);
+            Tensor upstream = Tensor.randn(seed, 5, 1f, b, t, c);
+            double baseMs = Double.NaN;
+            double baseBytes = Double.NaN;
+            for (String energy : EnergyRecipe.ENERGIES) {
+                for (String optimizer : EnergyRecipe.optimizersFor(energy)) {
+                    EnergyAttention layer = new EnergyAttention(EnergyRecipe.of(energy, optimizer), c, h, 0, 1, seed,
+                            100);
+                    String name = energy + "-" + optimizer;
+                    double[] fwd = new double[1];
+                    double[] fwdBwd = new double[1];
+                    long retained;
+                    try {
+                        fwd[0] = medianSeconds(() -> {
+                            try (Autograd.NoGradScope ignored = Autograd.noGrad()) {
+                                layer.forward(x, velocity, UnaryOperator.identity());
+                            }
+                        });
+                        fwdBwd[0] = medianSeconds(() -> {
+                            layer.forward(x, velocity, UnaryOperator.identity()).x().mul(upstream).sum().backward();
+                            x.zeroGrad();
+                            layer.zeroGrad();
+                        });
+                        memory.gc();
+                        long before = memory.getHeapMemoryUsage().getUsed();
+                        EnergyAttention.Step kept = layer.forward(x, velocity, UnaryOperator.identity());
+                        memory.gc();
+                        retained = Math.max(0, memory.getHeapMemoryUsage().getUsed() - before);
+                        java.lang.ref.Reference.reachabilityFence(kept);
+                    } catch (OutOfMemoryError e) {
+                        emit(variantFigure(name, b, t, c, h, Double.NaN, Double.NaN, Double.NaN, baseMs, baseBytes),
+                                name, Integer.toString(t), "out of memory", "-", "-", "-", "-");
+                        continue;
+                    }
+                    double fwdMs = fwd[0] * 1e3;
+                    double totalMs = fwdBwd[0] * 1e3;
+                    if (energy.equals("softmax") && optimizer.equals("gd")) {
+                        baseMs = totalMs;
+                        baseBytes = retained;
+                    }
+                    emit(variantFigure(name, b, t, c, h, fwdMs, totalMs, retained, baseMs, baseBytes), name,
+                            Integer.toString(t), fmt("%.2f", fwdMs), fmt("%.2f", totalMs),
+                            fmt("%.1f", retained / 1048576.0), fmt("%.2fx", totalMs / baseMs),
+                            fmt("%.2fx", retained / baseBytes));
+                }
+            }
+        }
+        if (!json) {
+            out.printf(Locale.ROOT, "%nenergy attention layers: batch %d, width %d, %d heads; memory is the heap"
+                    + " that one forward pass keeps for its backward (MemoryMXBean after gc)%n", b, c, h);
+        }
+        table(new String[] {"energy-optimizer", "T", "forward ms", "fwd+bwd ms", "retained MiB", "time vs softmax-gd",
+                            "memory vs softmax-gd"});
+    }
+
+    private JsonObject variantFigure(String name, int b, int t, int c, int h, double fwdMs, double totalMs,
+                                     double retained, double baseMs, double baseBytes) {
+        JsonObject o = figure("attention-energy");
+        o.addProperty("variant", name);
+        o.addProperty("batch", b);
+        o.addProperty("t", t);
+        o.addProperty("dim", c);
+        o.addProperty("heads", h);
+        o.addProperty("forward_ms", fwdMs);
+        o.addProperty("forward_backward_ms", totalMs);
+        o.addProperty("retained_bytes", retained);
+        o.addProperty("time_vs_softmax_gd", totalMs / baseMs);
+        o.addProperty("memory_vs_softmax_gd", retained / baseBytes);
+        return o;
     }
 
     // ---------------------------------------------------------------- training step
