@@ -2,6 +2,7 @@ package dev.joule.models.cli;
 
 import com.google.gson.JsonObject;
 import dev.joule.engine.Autograd;
+import dev.joule.engine.Buffers;
 import dev.joule.engine.Tensor;
 import dev.joule.engine.kernels.Matmul;
 import dev.joule.engine.kernels.Parallel;
@@ -11,30 +12,31 @@ import dev.joule.engine.optim.Schedules;
 import dev.joule.layers.EnergyAttention;
 import dev.joule.layers.EnergyRecipe;
 import dev.joule.layers.ReferenceAttention;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryMXBean;
-import java.util.function.UnaryOperator;
 import dev.joule.models.InvalidInputException;
 import dev.joule.models.data.ByteTokenizer;
 import dev.joule.models.data.Dataset;
 import dev.joule.models.data.EmbeddedCorpus;
 import dev.joule.models.gpt.Gpt;
 import dev.joule.models.gpt.GptConfig;
+import dev.joule.models.train.DeviceTrainer;
 import dev.joule.models.train.TrainSettings;
 import java.io.PrintWriter;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
+import java.util.function.UnaryOperator;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 /**
  * {@code joule bench}: times the matmul kernel, attention and whole training steps on this machine.
@@ -68,6 +70,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--layers", paramLabel = "L", description = "step: override the preset's number of blocks.")
     Integer layers;
+
+    @Option(names = "--device", paramLabel = "cpu|opencl[:N]", defaultValue = "cpu",
+            description = "step: the device that runs the training steps (default: ${DEFAULT-VALUE}).")
+    String device;
 
     @Option(names = "--energy-batch", paramLabel = "B",
             description = "attention: sequences per call for the energy-variant table (default: 1).")
@@ -433,10 +439,31 @@ final class BenchCommand implements Callable<Integer> {
         return c.validate();
     }
 
+    /** Times training steps on an OpenCL device: tokens/s and the device memory the model uses. */
+    private void deviceStep(GptConfig config, int b) {
+        DeviceTrainer.StepBenchmark r = DeviceTrainer.benchmark(config, b, warmup, steps, device, seed);
+        JsonObject o = figure("step");
+        o.addProperty("device", r.device());
+        o.addProperty("model", model);
+        o.addProperty("batch", b);
+        o.addProperty("context", config.context());
+        o.addProperty("parameters", r.parameters());
+        o.addProperty("step_ms_median", r.msPerStep());
+        o.addProperty("tokens_per_s", r.tokensPerS());
+        o.addProperty("device_mb", r.deviceBytes() / 1048576.0);
+        emit(o, r.device(), model, fmt("%,d", r.parameters()), Integer.toString(b), fmt("%.1f", r.msPerStep()),
+                fmt("%,.0f", r.tokensPerS()), fmt("%.0f", r.deviceBytes() / 1048576.0));
+        table(new String[] {"device", "model", "parameters", "batch", "ms/step", "tokens/s", "device MiB"});
+    }
+
     private void step() {
         GptConfig config = config();
         int b = batch != null ? batch : TrainSettings.defaults().batch();
         int t = config.context();
+        if (!Setup.device(device).isCpu()) {
+            deviceStep(config, b);
+            return;
+        }
         Dataset data = stepData(config);
         Gpt gpt = new Gpt(config, seed);
         AdamW optimizer = new AdamW(gpt.parameters(), 0.9f, 0.95f, 1e-8f, 0.1f);
@@ -447,17 +474,21 @@ final class BenchCommand implements Callable<Integer> {
         long peakHeap = 0;
         double[] ms = new double[steps];
         double lastLoss = Double.NaN;
+        // The same buffer reuse as joule train: each step replays the previous step's arrays.
+        Buffers.Arena arena = new Buffers.Arena();
         for (int s = 0; s < warmup + steps; s++) {
             long t0 = System.nanoTime();
-            Dataset.Batch batchData = data.trainBatch(seed, s, b);
-            Tensor loss = gpt.loss(batchData.inputs(), batchData.targets(), b, t, s);
-            lastLoss = loss.item();
-            peakHeap = Math.max(peakHeap, rt.totalMemory() - rt.freeMemory());
-            loss.backward();
-            peakHeap = Math.max(peakHeap, rt.totalMemory() - rt.freeMemory());
-            Schedules.clipGradNorm(gpt.parameters(), 1.0);
-            optimizer.step(1e-3f);
-            gpt.zeroGrad();
+            try (Buffers.Scope ignored = arena.open()) {
+                Dataset.Batch batchData = data.trainBatch(seed, s, b);
+                Tensor loss = gpt.loss(batchData.inputs(), batchData.targets(), b, t, s);
+                lastLoss = loss.item();
+                peakHeap = Math.max(peakHeap, rt.totalMemory() - rt.freeMemory());
+                loss.backward();
+                peakHeap = Math.max(peakHeap, rt.totalMemory() - rt.freeMemory());
+                Schedules.clipGradNorm(gpt.parameters(), 1.0);
+                optimizer.step(1e-3f);
+                gpt.zeroGrad();
+            }
             double elapsed = (System.nanoTime() - t0) / 1e6;
             if (s >= warmup) {
                 ms[s - warmup] = elapsed;
@@ -487,6 +518,8 @@ final class BenchCommand implements Callable<Integer> {
         o.addProperty("tokens_per_s_mean", meanTokensPerS);
         o.addProperty("model_gflops", modelGflops);
         o.addProperty("peak_heap_mb", peakHeap / 1048576.0);
+        o.addProperty("reused_buffer_mb", arena.pooledBytes() / 1048576.0);
+        o.addProperty("new_buffers_last_step", arena.allocatedCount());
         o.addProperty("max_heap_mb", rt.maxMemory() / 1048576.0);
         o.addProperty("last_loss", lastLoss);
         emit(o, model, config.layers() + "L " + config.heads() + "H " + config.dim() + "C " + t + "T",
