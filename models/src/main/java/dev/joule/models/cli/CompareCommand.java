@@ -34,7 +34,7 @@ final class CompareCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--data", paramLabel = "PATH", arity = "1..*",
-            description = "Text files or folders to train on (the last 10% is the validation text).")
+            description = "Text files or folders to train on (the last 10%% is the validation text).")
     List<String> data = new ArrayList<>();
 
     @Option(names = "--task", paramLabel = "lis", description = "A generated task instead of --data: lis.")
@@ -108,6 +108,10 @@ final class CompareCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter stdout = spec.commandLine().getOut();
         Setup.threads(threads);
+        if (java.nio.file.Files.exists(out) && !java.nio.file.Files.isDirectory(out)) {
+            throw new InvalidInputException("--out " + out + " is a file, not a directory; choose a directory path"
+                    + " for the comparison");
+        }
         CompareSpec compare = buildSpec();
         BatchSource source;
         LisTask lis = null;

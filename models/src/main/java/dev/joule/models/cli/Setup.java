@@ -46,7 +46,12 @@ final class Setup {
             tokens = Corpus.load(paths(settings.data()), options).tokens();
         }
         if (settings.val() != null) {
-            int[] val = Corpus.load(List.of(Path.of(settings.val())), options).tokens();
+            int[] val;
+            try {
+                val = Corpus.load(List.of(Path.of(settings.val())), options).tokens();
+            } catch (InvalidInputException e) {
+                throw new InvalidInputException("--val: " + e.getMessage().replace("--data", "--val"), e);
+            }
             return Dataset.of(tokens, val, context);
         }
         return Dataset.split(tokens, settings.valFraction(), context);

@@ -134,6 +134,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainSettings settings;
         RunDirectory run;
         if (resume != null) {
+            rejectOptionsFixedOnResume();
             run = new RunDirectory(resume);
             if (!Files.isDirectory(resume)) {
                 throw new InvalidInputException("--resume " + resume + " is not a directory; pass the --out"
@@ -155,6 +156,14 @@ final class TrainCommand implements Callable<Integer> {
             if (run.looksLikeRun() && !overwrite) {
                 throw new InvalidInputException("--out " + dir + " already holds a run; pass --overwrite to"
                         + " replace it, --resume " + dir + " to continue it, or choose another directory");
+            }
+            if (Files.exists(dir) && !Files.isDirectory(dir)) {
+                throw new InvalidInputException("--out " + dir + " is a file, not a directory; choose a directory"
+                        + " path for the run");
+            }
+            if (!run.looksLikeRun() && !overwrite && isNonEmptyDirectory(dir)) {
+                throw new InvalidInputException("--out " + dir + " is a folder with other files in it; choose an"
+                        + " empty or new directory, or pass --overwrite to write the run files among them");
             }
         }
 
@@ -198,14 +207,50 @@ final class TrainCommand implements Callable<Integer> {
             summary.addProperty("dir", result.dir().toString());
             summary.addProperty("steps", result.steps());
             summary.addProperty("parameters", result.parameters());
-            summary.addProperty("initial_val_loss", result.initialValLoss());
-            summary.addProperty("train_loss", result.finalTrainLoss());
-            summary.addProperty("val_loss", result.finalValLoss());
-            summary.addProperty("tokens_per_s", result.tokensPerS());
+            addFinite(summary, "initial_val_loss", result.initialValLoss());
+            addFinite(summary, "train_loss", result.finalTrainLoss());
+            addFinite(summary, "val_loss", result.finalValLoss());
+            addFinite(summary, "tokens_per_s", result.tokensPerS());
             stdout.println(summary);
         }
         stdout.flush();
         return Main.EXIT_OK;
+    }
+
+    private static boolean isNonEmptyDirectory(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (var entries = Files.list(dir)) {
+            return entries.findAny().isPresent();
+        } catch (java.io.IOException e) {
+            throw new InvalidInputException("cannot read --out " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Adds a number, or JSON null where it is NaN or infinite, which JSON cannot represent. */
+    private static void addFinite(JsonObject o, String key, double value) {
+        if (Double.isFinite(value)) {
+            o.addProperty(key, value);
+        } else {
+            o.add(key, com.google.gson.JsonNull.INSTANCE);
+        }
+    }
+
+    /** Options that a resumed run takes from its config.json and so must not be given again. */
+    private static final java.util.List<String> FIXED_ON_RESUME = java.util.List.of("--model", "--energy",
+            "--optimizer", "--layers", "--heads", "--dim", "--context", "--dropout", "--data", "--val",
+            "--val-fraction", "--batch", "--lr", "--min-lr", "--lr-decay-steps", "--warmup", "--weight-decay",
+            "--grad-clip", "--seed", "--eval-every", "--eval-batches", "--out", "--overwrite", "--allow-binary");
+
+    private void rejectOptionsFixedOnResume() {
+        CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
+        for (String name : FIXED_ON_RESUME) {
+            if (parsed.hasMatchedOption(name)) {
+                throw new InvalidInputException(name + " cannot be changed when resuming: the run in " + resume
+                        + " keeps the settings in its config.json. Drop " + name + ", or start a new run with --out");
+            }
+        }
     }
 
     private TrainSettings settings() {

@@ -199,7 +199,9 @@ public final class Corpus {
                         + "; pass a text or .jsonl file or a folder");
             }
             for (Path file : found) {
-                if (seen.add(file.toAbsolutePath().normalize())) {
+                // The real path identifies a file reached twice, also through a symbolic link (Debian's
+                // fortunes folder links every X.u8 to X).
+                if (seen.add(realPath(file))) {
                     files.add(file);
                     if (Files.isDirectory(path)) {
                         walked.add(file);
@@ -208,6 +210,14 @@ public final class Corpus {
             }
         }
         return files;
+    }
+
+    private static Path realPath(Path file) {
+        try {
+            return file.toRealPath();
+        } catch (IOException e) {
+            return file.toAbsolutePath().normalize();
+        }
     }
 
     private static List<Path> walkFolder(Path root) {

@@ -108,12 +108,15 @@ public final class Trainer {
             throw new InvalidInputException(run.file(RunDirectory.OPTIMIZER) + " does not match the model: "
                     + e.getMessage() + "; start a new run", e);
         }
-        truncateMetrics(state.step());
-        double initialVal = readInitialValLoss();
         if (state.step() >= settings.steps()) {
             throw new InvalidInputException("the run in " + run.path() + " already has " + state.step()
-                    + " of " + settings.steps() + " steps; pass a larger --steps to continue it");
+                    + " steps, and --steps is " + settings.steps() + "; pass a --steps larger than "
+                    + state.step() + " to continue it");
         }
+        truncateMetrics(state.step());
+        // The new --steps is part of the run's settings from now on.
+        run.writeConfig(new RunDirectory.RunConfig(config, settings));
+        double initialVal = readInitialValLoss();
         return loop(state.step(), state.tokensSeen(), initialVal, listener);
     }
 
@@ -124,6 +127,7 @@ public final class Trainer {
         double lastTrain = Double.NaN;
         double lastVal = Double.NaN;
         double tokensPerSSum = 0;
+        double allTokensPerSSum = 0;
         int timedSteps = 0;
         int lastSaved = start;
         for (int step = start; step < settings.steps(); step++) {
@@ -153,6 +157,7 @@ public final class Trainer {
             tokensSeen += (long) b * t;
             double ms = (System.nanoTime() - t0) / 1e6;
             double tokensPerS = b * t / (ms / 1000.0);
+            allTokensPerSSum += tokensPerS;
             // The first steps warm up the JIT; leave them out of the average.
             if (step - start >= 3) {
                 tokensPerSSum += tokensPerS;
@@ -180,7 +185,9 @@ public final class Trainer {
                 listener.onCheckpoint(done, run.path());
             }
         }
-        double avg = timedSteps == 0 ? Double.NaN : tokensPerSSum / timedSteps;
+        // Runs too short to leave the warm-up out average every step they have.
+        double avg = timedSteps > 0 ? tokensPerSSum / timedSteps
+                : allTokensPerSSum / Math.max(1, settings.steps() - start);
         return new Result(settings.steps(), initialVal, lastTrain, lastVal, avg, model.parameterCount(), run.path());
     }
 
