@@ -1,5 +1,6 @@
 package dev.joule.bench;
 
+import dev.joule.engine.Buffers;
 import dev.joule.engine.Tensor;
 import dev.joule.engine.kernels.Parallel;
 import dev.joule.engine.optim.AdamW;
@@ -30,13 +31,14 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class TrainStepBench {
     static final int BATCH = 16;
 
     @Param({"1", "2"})
     public int threads;
 
+    private final Buffers.Arena arena = new Buffers.Arena();
     private Gpt model;
     private AdamW optimizer;
     private int[] inputs;
@@ -60,8 +62,21 @@ public class TrainStepBench {
         }
     }
 
+    /** The step as joule train runs it: activations and gradients come from a reused arena. */
     @Benchmark
     public float step() {
+        try (Buffers.Scope ignored = arena.open()) {
+            return plainStep();
+        }
+    }
+
+    /** The same step with fresh arrays for every activation, for the allocation comparison. */
+    @Benchmark
+    public float stepWithoutArena() {
+        return plainStep();
+    }
+
+    private float plainStep() {
         Tensor loss = model.loss(inputs, targets, BATCH, context, 0);
         float value = loss.item();
         loss.backward();

@@ -107,24 +107,29 @@ public final class Elementwise {
         checkRange(b, bOff, n, "b");
         checkRange(out, outOff, n, "out");
         boolean simd = Simd.enabled();
-        forChunks(n, CHEAP_PARALLEL_MIN, (from, to) -> {
-            int len = to - from;
-            if (simd) {
-                ElementwiseVector.binary(op, a, aOff + from, b, bOff + from, out, outOff + from, len);
-                return;
-            }
-            switch (op) {
-                case ElementwiseVector.OP_ADD -> ElementwiseScalar.add(a, aOff + from, b, bOff + from, out,
-                        outOff + from, len);
-                case ElementwiseVector.OP_SUB -> ElementwiseScalar.sub(a, aOff + from, b, bOff + from, out,
-                        outOff + from, len);
-                case ElementwiseVector.OP_MUL -> ElementwiseScalar.mul(a, aOff + from, b, bOff + from, out,
-                        outOff + from, len);
-                case ElementwiseVector.OP_DIV -> ElementwiseScalar.div(a, aOff + from, b, bOff + from, out,
-                        outOff + from, len);
-                default -> throw new IllegalArgumentException("unknown binary op " + op);
-            }
-        });
+        // Small calls run directly: a capturing lambda per call is garbage that C2 does not always remove,
+        // and the bias addition calls this once per row.
+        if (n < CHEAP_PARALLEL_MIN) {
+            binaryRange(simd, op, a, aOff, b, bOff, out, outOff, n);
+            return;
+        }
+        forChunks(n, CHEAP_PARALLEL_MIN, (from, to) ->
+                binaryRange(simd, op, a, aOff + from, b, bOff + from, out, outOff + from, to - from));
+    }
+
+    private static void binaryRange(boolean simd, int op, float[] a, int aOff, float[] b, int bOff, float[] out,
+            int outOff, int len) {
+        if (simd) {
+            ElementwiseVector.binary(op, a, aOff, b, bOff, out, outOff, len);
+            return;
+        }
+        switch (op) {
+            case ElementwiseVector.OP_ADD -> ElementwiseScalar.add(a, aOff, b, bOff, out, outOff, len);
+            case ElementwiseVector.OP_SUB -> ElementwiseScalar.sub(a, aOff, b, bOff, out, outOff, len);
+            case ElementwiseVector.OP_MUL -> ElementwiseScalar.mul(a, aOff, b, bOff, out, outOff, len);
+            case ElementwiseVector.OP_DIV -> ElementwiseScalar.div(a, aOff, b, bOff, out, outOff, len);
+            default -> throw new IllegalArgumentException("unknown binary op " + op);
+        }
     }
 
     /** Computes {@code out[i] = a[i] * s}. */

@@ -250,10 +250,10 @@ final class ElementwiseVector {
      * implementation, which could change the result between execution modes.
      */
     static double sumLanes(FloatVector v) {
-        float[] lanes = v.toArray();
+        // lane(i) reads one lane without the array that toArray() allocates on every call.
         double s = 0;
-        for (float lane : lanes) {
-            s += lane;
+        for (int i = 0; i < v.length(); i++) {
+            s += v.lane(i);
         }
         return s;
     }

@@ -294,18 +294,35 @@ final class MatmulVector {
             c50 = av.fma(b0, c50);
             c51 = av.fma(b1, c51);
         }
-        store(c00, c, cIndex, overwrite);
-        store(c01, c, cIndex + LANES, overwrite);
-        store(c10, c, cIndex + ldc, overwrite);
-        store(c11, c, cIndex + ldc + LANES, overwrite);
-        store(c20, c, cIndex + 2 * ldc, overwrite);
-        store(c21, c, cIndex + 2 * ldc + LANES, overwrite);
-        store(c30, c, cIndex + 3 * ldc, overwrite);
-        store(c31, c, cIndex + 3 * ldc + LANES, overwrite);
-        store(c40, c, cIndex + 4 * ldc, overwrite);
-        store(c41, c, cIndex + 4 * ldc + LANES, overwrite);
-        store(c50, c, cIndex + 5 * ldc, overwrite);
-        store(c51, c, cIndex + 5 * ldc + LANES, overwrite);
+        // The stores are written out here rather than in a helper: passing a vector to a method that
+        // C2 does not inline boxes it, which allocated on every call of this kernel.
+        if (overwrite) {
+            c00.intoArray(c, cIndex);
+            c01.intoArray(c, cIndex + LANES);
+            c10.intoArray(c, cIndex + ldc);
+            c11.intoArray(c, cIndex + ldc + LANES);
+            c20.intoArray(c, cIndex + 2 * ldc);
+            c21.intoArray(c, cIndex + 2 * ldc + LANES);
+            c30.intoArray(c, cIndex + 3 * ldc);
+            c31.intoArray(c, cIndex + 3 * ldc + LANES);
+            c40.intoArray(c, cIndex + 4 * ldc);
+            c41.intoArray(c, cIndex + 4 * ldc + LANES);
+            c50.intoArray(c, cIndex + 5 * ldc);
+            c51.intoArray(c, cIndex + 5 * ldc + LANES);
+        } else {
+            FloatVector.fromArray(SPECIES, c, cIndex).add(c00).intoArray(c, cIndex);
+            FloatVector.fromArray(SPECIES, c, cIndex + LANES).add(c01).intoArray(c, cIndex + LANES);
+            FloatVector.fromArray(SPECIES, c, cIndex + ldc).add(c10).intoArray(c, cIndex + ldc);
+            FloatVector.fromArray(SPECIES, c, cIndex + ldc + LANES).add(c11).intoArray(c, cIndex + ldc + LANES);
+            FloatVector.fromArray(SPECIES, c, cIndex + 2 * ldc).add(c20).intoArray(c, cIndex + 2 * ldc);
+            FloatVector.fromArray(SPECIES, c, cIndex + 2 * ldc + LANES).add(c21).intoArray(c, cIndex + 2 * ldc + LANES);
+            FloatVector.fromArray(SPECIES, c, cIndex + 3 * ldc).add(c30).intoArray(c, cIndex + 3 * ldc);
+            FloatVector.fromArray(SPECIES, c, cIndex + 3 * ldc + LANES).add(c31).intoArray(c, cIndex + 3 * ldc + LANES);
+            FloatVector.fromArray(SPECIES, c, cIndex + 4 * ldc).add(c40).intoArray(c, cIndex + 4 * ldc);
+            FloatVector.fromArray(SPECIES, c, cIndex + 4 * ldc + LANES).add(c41).intoArray(c, cIndex + 4 * ldc + LANES);
+            FloatVector.fromArray(SPECIES, c, cIndex + 5 * ldc).add(c50).intoArray(c, cIndex + 5 * ldc);
+            FloatVector.fromArray(SPECIES, c, cIndex + 5 * ldc + LANES).add(c51).intoArray(c, cIndex + 5 * ldc + LANES);
+        }
     }
 
     /** Computes a 6 x LANES block, the left half of {@link #kernel6x2}, for strips at most one vector wide. */
@@ -327,19 +344,21 @@ final class MatmulVector {
             c4 = FloatVector.broadcast(SPECIES, pa[ai + 4]).fma(b0, c4);
             c5 = FloatVector.broadcast(SPECIES, pa[ai + 5]).fma(b0, c5);
         }
-        store(c0, c, cIndex, overwrite);
-        store(c1, c, cIndex + ldc, overwrite);
-        store(c2, c, cIndex + 2 * ldc, overwrite);
-        store(c3, c, cIndex + 3 * ldc, overwrite);
-        store(c4, c, cIndex + 4 * ldc, overwrite);
-        store(c5, c, cIndex + 5 * ldc, overwrite);
-    }
-
-    private static void store(FloatVector v, float[] c, int index, boolean overwrite) {
+        // Stores written out for the same reason as in kernel6x2.
         if (overwrite) {
-            v.intoArray(c, index);
+            c0.intoArray(c, cIndex);
+            c1.intoArray(c, cIndex + ldc);
+            c2.intoArray(c, cIndex + 2 * ldc);
+            c3.intoArray(c, cIndex + 3 * ldc);
+            c4.intoArray(c, cIndex + 4 * ldc);
+            c5.intoArray(c, cIndex + 5 * ldc);
         } else {
-            FloatVector.fromArray(SPECIES, c, index).add(v).intoArray(c, index);
+            FloatVector.fromArray(SPECIES, c, cIndex).add(c0).intoArray(c, cIndex);
+            FloatVector.fromArray(SPECIES, c, cIndex + ldc).add(c1).intoArray(c, cIndex + ldc);
+            FloatVector.fromArray(SPECIES, c, cIndex + 2 * ldc).add(c2).intoArray(c, cIndex + 2 * ldc);
+            FloatVector.fromArray(SPECIES, c, cIndex + 3 * ldc).add(c3).intoArray(c, cIndex + 3 * ldc);
+            FloatVector.fromArray(SPECIES, c, cIndex + 4 * ldc).add(c4).intoArray(c, cIndex + 4 * ldc);
+            FloatVector.fromArray(SPECIES, c, cIndex + 5 * ldc).add(c5).intoArray(c, cIndex + 5 * ldc);
         }
     }
 }
