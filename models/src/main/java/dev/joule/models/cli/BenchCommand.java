@@ -291,6 +291,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         List<NamedVariant> variants = attentionVariants();
         for (int t : new int[] {256, 1024}) {
+            double matmulMs = attentionMatmulsSeconds(b, t, c / h, h) * 1e3;
             Tensor qkv = Tensor.randn(seed, 1, 1f, b, t, 3 * c).requiresGrad(true);
             Tensor upstream = Tensor.randn(seed, 2, 1f, b, t, c);
             double referenceMs = Double.NaN;
@@ -322,15 +323,49 @@ final class BenchCommand implements Callable<Integer> {
                 o.addProperty("forward_ms", fwdMs);
                 o.addProperty("forward_backward_ms", totalMs);
                 o.addProperty("speedup_vs_composed", referenceMs / totalMs);
+                o.addProperty("causal_matmul_ms", matmulMs);
+                o.addProperty("time_vs_causal_matmuls", totalMs / matmulMs);
                 emit(o, variants.get(i).name(), Integer.toString(t), fmt("%.2f", fwdMs), fmt("%.2f", totalMs),
-                        fmt("%.2fx", referenceMs / totalMs));
+                        fmt("%.2fx", referenceMs / totalMs), fmt("%.2f", matmulMs), fmt("%.2fx", totalMs / matmulMs));
             }
         }
         if (!json) {
             out.printf(Locale.ROOT, "batch %d, width %d, %d heads; forward alone runs without autograd%n", b, c, h);
         }
-        table(new String[] {"variant", "T", "forward ms", "fwd+bwd ms", "vs composed"});
+        if (!json) {
+            out.printf(Locale.ROOT, "matmul ms: the seven T x T x D products of attention forward and backward"
+                    + " (with the recomputed scores), timed as dense batched matmuls and halved for causality%n");
+        }
+        table(new String[] {"variant", "T", "forward ms", "fwd+bwd ms", "vs composed", "matmul ms",
+                            "vs matmuls"});
         energyVariants(c, h, energyBatch != null ? energyBatch : 1);
+    }
+
+    /**
+     * Returns the seconds of the matrix products inside causal attention forward and backward, per call
+     * of (B, T, C): scores, output, recomputed scores, dP, dV, dQ and dK, each (T x D) by (D x T) or
+     * (T x T) by (T x D) per head. They run as dense batched matmuls over B*H heads, and the time is
+     * halved because the causal mask leaves half of each T x T product to compute.
+     */
+    private double attentionMatmulsSeconds(int b, int t, int d, int h) {
+        int heads = b * h;
+        float[] q = Tensor.randn(seed, 6, 1f, heads, t, d).storage();
+        float[] k = Tensor.randn(seed, 7, 1f, heads, t, d).storage();
+        float[] scores = new float[heads * t * t];
+        float[] out = new float[heads * t * d];
+        double seconds = medianSeconds(() -> {
+            // Three products of shape (T x D) @ (D x T): scores, recomputed scores and dP = dY V^T.
+            for (int r = 0; r < 3; r++) {
+                Matmul.gemmBatched(heads, false, true, t, t, d, q, 0, d, t * d, k, 0, d, t * d, scores, 0, t,
+                        t * t, false);
+            }
+            // Four of shape (T x T) @ (T x D): output, dV = P^T dY, dQ = dS K and dK = dS^T Q.
+            for (int r = 0; r < 4; r++) {
+                Matmul.gemmBatched(heads, r % 2 == 1, false, t, d, t, scores, 0, t, t * t, q, 0, d, t * d, out, 0,
+                        d, t * d, false);
+            }
+        });
+        return seconds / 2;
     }
 
     /**
@@ -341,6 +376,20 @@ final class BenchCommand implements Callable<Integer> {
     private void energyVariants(int c, int h, int b) {
         atLeast("--energy-batch", b, 1);
         MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+        // One untimed pass over every pair first, so that the first pair timed does not pay for the JIT
+        // compiling code that all pairs share.
+        Tensor warmX = Tensor.randn(seed, 3, 1f, b, 256, c).requiresGrad(true);
+        Tensor warmV = Tensor.randn(seed, 4, 0.1f, b, 256, c);
+        for (String energy : EnergyRecipe.ENERGIES) {
+            for (String optimizer : EnergyRecipe.optimizersFor(energy)) {
+                EnergyAttention layer = new EnergyAttention(EnergyRecipe.of(energy, optimizer), c, h, 0, 1, seed, 100);
+                long until = System.nanoTime() + 300_000_000L;
+                for (int i = 0; i < warmup || (System.nanoTime() < until && i < 50); i++) {
+                    layer.forward(warmX, warmV, UnaryOperator.identity()).x().sum().backward();
+                }
+                warmX.zeroGrad();
+            }
+        }
         for (int t : new int[] {256, 1024}) {
             Tensor x = Tensor.randn(seed, 3, 1f, b, t, c).requiresGrad(true);
             Tensor velocity = Tensor.randn(seed, 4, 0.1f, b, t, c);
