@@ -15,25 +15,26 @@ final class ModelOptions {
             description = "Architecture preset, or a JSON file with the fields of GptConfig (default: ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--energy", paramLabel = "NAME", description = "Attention energy: softmax (default).")
+    @Option(names = "--energy", paramLabel = "NAME", description = "Attention energy: softmax (default), linear or gated-linear.")
     String energy;
 
-    @Option(names = "--optimizer", paramLabel = "NAME", description = "Step on the energy: gd (default).")
+    @Option(names = "--optimizer", paramLabel = "NAME", description = "Step on the energy: gd (default), momentum, nesterov, newton, newton-diag or"
+                    + " newton-neumann. The Newton steps need the softmax energy.")
     String optimizer;
 
-    @Option(names = "--layers", paramLabel = "L", description = "Number of blocks.")
+    @Option(names = "--layers", paramLabel = "L", description = "Number of blocks (tiny: 4, small: 6).")
     Integer layers;
 
-    @Option(names = "--heads", paramLabel = "H", description = "Attention heads; must divide --dim.")
+    @Option(names = "--heads", paramLabel = "H", description = "Attention heads; must divide --dim (tiny: 4, small: 6).")
     Integer heads;
 
-    @Option(names = "--dim", paramLabel = "D", description = "Residual width.")
+    @Option(names = "--dim", paramLabel = "D", description = "Residual width (tiny: 128, small: 384).")
     Integer dim;
 
-    @Option(names = "--context", paramLabel = "T", description = "Context length in tokens (bytes).")
+    @Option(names = "--context", paramLabel = "T", description = "Context length in tokens, which are bytes (tiny: 128, small: 256).")
     Integer context;
 
-    @Option(names = "--dropout", paramLabel = "P", description = "Dropout probability during training.")
+    @Option(names = "--dropout", paramLabel = "P", description = "Dropout probability during training (default: 0).")
     Float dropout;
 
     GptConfig resolve() {

@@ -172,16 +172,19 @@ final class TrainCommand implements Callable<Integer> {
         Gpt model;
         if (selection.isCpu()) {
             Trainer trainer = new Trainer(config, settings, dataset, run);
-            model = trainer.model();
-            printTable(stdout, config, settings, dataset, model, run.path(), selection);
-            try (Progress progress = new Progress(stdout, settings.steps(), logEvery, !json)) {
+            Gpt cpuModel = trainer.model();
+            model = cpuModel;
+            Runnable header = () -> printTable(stdout, config, settings, dataset, cpuModel, run.path(), selection);
+            try (Progress progress = new Progress(stdout, settings.steps(), logEvery, !json, header)) {
                 result = resume != null ? trainer.resume(progress) : trainer.train(progress);
             }
         } else {
             try (DeviceTrainer trainer = new DeviceTrainer(config, settings, dataset, run, selection)) {
-                model = trainer.model();
-                printTable(stdout, config, settings, dataset, model, run.path(), selection);
-                try (Progress progress = new Progress(stdout, settings.steps(), logEvery, !json)) {
+                Gpt deviceModel = trainer.model();
+                model = deviceModel;
+                Runnable header = () -> printTable(stdout, config, settings, dataset, deviceModel, run.path(),
+                        selection);
+                try (Progress progress = new Progress(stdout, settings.steps(), logEvery, !json, header)) {
                     result = resume != null ? trainer.resume(progress) : trainer.train(progress);
                 }
             }
@@ -266,27 +269,32 @@ final class TrainCommand implements Callable<Integer> {
 
     private static void printTable(PrintWriter out, GptConfig c, TrainSettings s, Dataset d, Gpt model, Path dir,
                                    DeviceTrainer.Selection selection) {
-        out.println("+----------------------+------------------------------+");
-        row(out, "run directory", dir.toString());
-        row(out, "model", c.layers() + " layers, " + c.heads() + " heads, width " + c.dim());
-        row(out, "context", Integer.toString(c.context()));
-        row(out, "attention", c.energy() + " / " + c.optimizer());
-        row(out, "parameters", String.format(Locale.ROOT, "%,d", model.parameterCount()));
-        row(out, "data", s.data().isEmpty() ? "built-in corpus" : String.join(", ", s.data()));
-        row(out, "train / val tokens", String.format(Locale.ROOT, "%,d / %,d", d.trainTokens(), d.valTokens()));
-        row(out, "steps x batch", s.steps() + " x " + s.batch());
-        row(out, "lr (warmup, min)", String.format(Locale.ROOT, "%.2e (%d, %.2e)", s.lr(), s.warmup(), s.minLr()));
-        row(out, "weight decay, clip", s.weightDecay() + ", " + s.gradClip());
-        row(out, "seed", Long.toString(s.seed()));
-        row(out, "device", selection.describe());
-        row(out, "threads", Integer.toString(dev.joule.engine.kernels.Parallel.threads()));
-        row(out, "kernels", dev.joule.engine.kernels.Simd.describe());
-        out.println("+----------------------+------------------------------+");
+        java.util.LinkedHashMap<String, String> rows = new java.util.LinkedHashMap<>();
+        rows.put("run directory", dir.toString());
+        rows.put("model", c.layers() + " layers, " + c.heads() + " heads, width " + c.dim());
+        rows.put("context", Integer.toString(c.context()));
+        rows.put("attention", c.energy() + " / " + c.optimizer());
+        rows.put("parameters", String.format(Locale.ROOT, "%,d", model.parameterCount()));
+        rows.put("data", s.data().isEmpty() ? "built-in corpus" : String.join(", ", s.data()));
+        rows.put("train / val tokens", String.format(Locale.ROOT, "%,d / %,d", d.trainTokens(), d.valTokens()));
+        rows.put("steps x batch", s.steps() + " x " + s.batch());
+        rows.put("lr (warmup, min)", String.format(Locale.ROOT, "%.2e (%d, %.2e)", s.lr(), s.warmup(), s.minLr()));
+        rows.put("weight decay, clip", s.weightDecay() + ", " + s.gradClip());
+        rows.put("seed", Long.toString(s.seed()));
+        rows.put("device", selection.describe());
+        rows.put("threads", Integer.toString(dev.joule.engine.kernels.Parallel.threads()));
+        rows.put("kernels", dev.joule.engine.kernels.Simd.describe());
+        int width = 28;
+        for (String v : rows.values()) {
+            width = Math.max(width, v.length());
+        }
+        String rule = "+----------------------+" + "-".repeat(width + 2) + "+";
+        out.println(rule);
+        for (var e : rows.entrySet()) {
+            out.printf(Locale.ROOT, "| %-20s | %-" + width + "s |%n", e.getKey(), e.getValue());
+        }
+        out.println(rule);
         out.flush();
-    }
-
-    private static void row(PrintWriter out, String key, String value) {
-        out.printf(Locale.ROOT, "| %-20s | %-28s |%n", key, value);
     }
 
     /** Progress bar on a terminal, one fixed-format line every few steps otherwise. */
@@ -296,8 +304,21 @@ final class TrainCommand implements Callable<Integer> {
         private final int logEvery;
         private final boolean bar;
         private ProgressBar progressBar;
+        private Runnable header;
 
-        Progress(PrintWriter out, int steps, int logEvery, boolean allowBar) {
+        /**
+         * Prints the settings table before the first progress output. It waits until then because a
+         * resume loads and checks the checkpoint first, and a damaged one should fail before the table.
+         */
+        private void printHeaderOnce() {
+            if (header != null) {
+                header.run();
+                header = null;
+            }
+        }
+
+        Progress(PrintWriter out, int steps, int logEvery, boolean allowBar, Runnable header) {
+            this.header = header;
             this.out = out;
             this.steps = steps;
             this.logEvery = logEvery;
@@ -306,6 +327,7 @@ final class TrainCommand implements Callable<Integer> {
 
         @Override
         public void onStart(int fromStep, int total, long parameters) {
+            printHeaderOnce();
             if (bar) {
                 progressBar = new ProgressBarBuilder().setTaskName("train").setInitialMax(total)
                         .setStyle(ProgressBarStyle.ASCII).startsFrom(fromStep, java.time.Duration.ZERO)
@@ -315,6 +337,7 @@ final class TrainCommand implements Callable<Integer> {
 
         @Override
         public void onStep(StepMetrics m) {
+            printHeaderOnce();
             if (progressBar != null) {
                 progressBar.stepTo(m.step());
                 progressBar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f %.0f tok/s", m.trainLoss(),
@@ -330,6 +353,7 @@ final class TrainCommand implements Callable<Integer> {
 
         @Override
         public void onEval(int step, double valLoss) {
+            printHeaderOnce();
             String line = String.format(Locale.ROOT, "step %6d/%d | val loss %.4f", step, steps, valLoss);
             if (progressBar != null) {
                 progressBar.pause();

@@ -66,6 +66,7 @@ public final class Generator {
 
     /** Loads the weights and architecture of a run directory written by {@code joule train}. */
     public static Generator load(Path runDir) {
+        dev.joule.engine.kernels.Simd.reportOnce();
         if (!Files.isDirectory(runDir)) {
             throw new InvalidInputException("checkpoint directory not found: " + runDir
                     + "; pass the --out directory of a joule train run");
