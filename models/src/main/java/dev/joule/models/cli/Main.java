@@ -32,11 +32,24 @@ public final class Main implements Runnable {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
+    static Float parseFloat(String text) {
+        String t = text.strip().toLowerCase(java.util.Locale.ROOT);
+        return switch (t) {
+            case "nan" -> Float.NaN;
+            case "inf", "+inf", "infinity", "+infinity" -> Float.POSITIVE_INFINITY;
+            case "-inf", "-infinity" -> Float.NEGATIVE_INFINITY;
+            default -> Float.parseFloat(t);
+        };
+    }
+
     /** Runs the command line with the given streams and returns the exit code; tests call it directly. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
         CommandLine cli = new CommandLine(new Main());
         // The last occurrence of a repeated option wins, so scripts can append overrides.
         cli.setOverwrittenOptionsAllowed(true);
+        // Accept nan and inf in any case, so that the range checks, not the parser, name the problem.
+        cli.registerConverter(Float.class, Main::parseFloat);
+        cli.registerConverter(float.class, Main::parseFloat);
         cli.setOut(out);
         cli.setErr(err);
         cli.setParameterExceptionHandler((ex, ignored) -> {
