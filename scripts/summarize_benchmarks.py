@@ -108,12 +108,26 @@ def jmh_table(path):
         else:
             others.append((cls + "." + method, params, score, b["primaryMetric"]["scoreError"], unit))
     if matmul:
-        print("| shape LAYOUT:M:N:K | threads | Joule GFLOP/s | OpenBLAS GFLOP/s | Joule / OpenBLAS |")
-        print("|---|---:|---:|---:|---:|")
-        for (shape, t), v in matmul.items():
-            j = v.get("MatmulBench", float("nan"))
-            o = v.get("OpenBlasMatmulBench", float("nan"))
-            print("| %s | %d | %.1f | %.1f | %.2f |" % (shape, t, j, o, j / o))
+        # Jlama columns appear only when the file holds JlamaMatmulBench figures; Jlama has no TN case.
+        jlama = any("JlamaMatmulBench" in v for v in matmul.values())
+        nan = float("nan")
+        if jlama:
+            print("| shape LAYOUT:M:N:K | threads | Joule GFLOP/s | OpenBLAS GFLOP/s | Jlama GFLOP/s |"
+                  " Joule / OpenBLAS | Joule / Jlama |")
+            print("|---|---:|---:|---:|---:|---:|---:|")
+        else:
+            print("| shape LAYOUT:M:N:K | threads | Joule GFLOP/s | OpenBLAS GFLOP/s | Joule / OpenBLAS |")
+            print("|---|---:|---:|---:|---:|")
+        for (shape, t), v in sorted(matmul.items(), key=lambda kv: (kv[0][0].split(":")[0], kv[0][1],
+                                                                   [int(x) for x in kv[0][0].split(":")[1:]])):
+            j = v.get("MatmulBench", nan)
+            o = v.get("OpenBlasMatmulBench", nan)
+            if jlama:
+                la = v.get("JlamaMatmulBench", nan)
+                print("| %s | %d | %.1f | %.1f | %s | %.2f | %s |" % (
+                    shape, t, j, o, "%.1f" % la if la == la else "-", j / o, "%.2f" % (j / la) if la == la else "-"))
+            else:
+                print("| %s | %d | %.1f | %.1f | %.2f |" % (shape, t, j, o, j / o))
     if others:
         print("\n| benchmark | params | score | error | unit |")
         print("|---|---|---:|---:|---|")

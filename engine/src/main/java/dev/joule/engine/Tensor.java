@@ -37,7 +37,7 @@ public final class Tensor {
         int[] s = shape.clone();
         long n = Shapes.numel(s);
         if (n != data.length) {
-            throw new IllegalArgumentException("shape " + Arrays.toString(s) + " holds " + n
+            throw new IllegalArgumentException("shape " + Arrays.toString(s) + " has " + n
                     + " elements but the array has " + data.length);
         }
         return new Tensor(data, 0, s, Shapes.contiguousStrides(s));
@@ -348,7 +348,7 @@ public final class Tensor {
     }
 
     /**
-     * Returns the backing array itself when it holds exactly this tensor's elements in row-major
+     * Returns the backing array itself when it contains exactly this tensor's elements in row-major
      * order, otherwise a row-major copy. Callers must only read the result.
      */
     float[] dense() {

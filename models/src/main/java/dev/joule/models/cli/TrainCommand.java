@@ -154,7 +154,7 @@ final class TrainCommand implements Callable<Integer> {
                     .format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
             run = new RunDirectory(dir);
             if (run.looksLikeRun() && !overwrite) {
-                throw new InvalidInputException("--out " + dir + " already holds a run; pass --overwrite to"
+                throw new InvalidInputException("--out " + dir + " already contains a run; pass --overwrite to"
                         + " replace it, --resume " + dir + " to continue it, or choose another directory");
             }
             if (Files.exists(dir) && !Files.isDirectory(dir)) {

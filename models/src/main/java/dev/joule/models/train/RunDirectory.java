@@ -55,7 +55,7 @@ public final class RunDirectory {
         return dir.resolve(name);
     }
 
-    /** Returns true when the directory holds any file of a run. */
+    /** Returns true when the directory contains any file of a run. */
     public boolean looksLikeRun() {
         return Files.exists(file(CONFIG)) || Files.exists(file(MODEL)) || Files.exists(file(TRAINER));
     }
@@ -116,7 +116,7 @@ public final class RunDirectory {
         try {
             TrainerState s = GSON.fromJson(Files.readString(p), TrainerState.class);
             if (s == null || s.step() < 0) {
-                throw new InvalidInputException(p + " holds no valid step; it is damaged, so start a new run");
+                throw new InvalidInputException(p + " contains no valid step; it is damaged, so start a new run");
             }
             return s;
         } catch (IOException e) {

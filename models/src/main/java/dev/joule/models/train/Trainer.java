@@ -43,7 +43,7 @@ public final class Trainer {
         default void onCheckpoint(int step, Path dir) {}
     }
 
-    /** What a finished run reports. */
+    /** The summary of a finished run. */
     public record Result(int steps, double initialValLoss, double finalTrainLoss, double finalValLoss,
                          double tokensPerS, long parameters, Path dir) {}
 

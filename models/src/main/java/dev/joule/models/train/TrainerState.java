@@ -1,7 +1,7 @@
 package dev.joule.models.train;
 
 /**
- * The contents of trainer.json: where a run stands. Batches and dropout masks are pure functions of
+ * The contents of trainer.json: the progress of a run. Batches and dropout masks are pure functions of
  * (seed, step), so the step is the whole random state and the whole data position.
  *
  * @param step optimizer steps completed
