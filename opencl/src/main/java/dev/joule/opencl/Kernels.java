@@ -165,4 +165,33 @@ final class Kernels {
     void meanLoss(cl_mem out, int index, cl_mem losses, int rows, int count) {
         dev.launch("mean_loss", new long[] {1}, new long[] {1}, out, losses, rows, count, index);
     }
+
+    /** a = x + mu m, mu = sigmoid(theta[0]); all (n). */
+    void momentumLookahead(cl_mem a, cl_mem x, cl_mem m, cl_mem theta, int n) {
+        elementwise("momentum_lookahead", n, a, x, m, theta, n);
+    }
+
+    /** mout = mu mprev + u (u alone when mprev is null), xout = x + mout; all (n). */
+    void momentumForward(cl_mem xout, cl_mem mout, cl_mem x, cl_mem mprev, cl_mem u, cl_mem theta, int n) {
+        boolean hasPrev = mprev != null;
+        elementwise("momentum_forward", n, xout, mout, x, hasPrev ? mprev : u, u, hasPrev ? theta : u,
+                hasPrev ? 1 : 0, n);
+    }
+
+    /**
+     * The backward of {@link #momentumForward} (and of the look-ahead when {@code nesterov}): on entry dm
+     * holds the total gradient of mout and dx that of xout; da is the gradient of ln_1's input. Writes
+     * dtheta[0], then dx += da and dm = mu (dm + da) (nesterov) or mu dm. partials has room for
+     * {@link #normPartials(long)} of n floats.
+     */
+    void momentumBackward(cl_mem dx, cl_mem dm, cl_mem da, cl_mem m, cl_mem theta, cl_mem dtheta, cl_mem partials,
+                          boolean nesterov, int n) {
+        int look = nesterov ? 1 : 0;
+        int groups = normPartials(n);
+        dev.launch("momentum_dot_partial", new long[] {(long) groups * NORM_GROUP}, new long[] {NORM_GROUP}, partials,
+                dm, da, m, look, n);
+        dev.launch("momentum_dot_finish", new long[] {NORM_GROUP}, new long[] {NORM_GROUP}, dtheta, partials, theta,
+                groups);
+        elementwise("momentum_backward", n, dx, dm, da, theta, look, n);
+    }
 }

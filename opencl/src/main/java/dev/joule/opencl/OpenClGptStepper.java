@@ -22,6 +22,13 @@ import org.jocl.cl_mem;
  * queues forward, backward, the two-stage norm and AdamW, and reads back two floats: the norm and the
  * loss. Gradients are written, not accumulated, by the kernel that owns them, so they need no clearing
  * between steps; the token table's gradient is the one sum of two terms (unembedding and embedding).
+ *
+ * <p>With a momentum step ({@link GptShape.AttentionStep#MOMENTUM} or {@code NESTEROV}) each block also
+ * keeps the velocity it outputs, C B T floats, and for Nesterov the look-ahead point that ln_1 reads,
+ * another C B T (the first block reads x itself: its velocity is zero). Scratch adds the velocity
+ * gradient and ln_1's input gradient, 2 C B T, and the partial sums of the mu gradient. The first block's
+ * momentum_logit gets a zero gradient, as its mu multiplies a zero velocity; the CPU leaves it without a
+ * gradient, which AdamW treats the same way (no decay applies to it).
  */
 final class OpenClGptStepper implements GptStepper {
     private static final float LN_EPS = 1e-5f;
@@ -76,6 +83,17 @@ final class OpenClGptStepper implements GptStepper {
     private final cl_mem d4C;
     private final cl_mem dqkv;
     private final cl_mem dpre;
+    private final GptShape.AttentionStep attnStep;
+    /** Per block l: the velocity it outputs (null without momentum). */
+    private final cl_mem[] velocity;
+    /** Per block l &gt; 0: ln_1's input x + mu m for Nesterov (null otherwise, and for block 0). */
+    private final cl_mem[] lookahead;
+    /** Per block: momentum_logit and its gradient (null without momentum). */
+    private final cl_mem[] theta;
+    private final cl_mem[] gtheta;
+    private final cl_mem dvel;
+    private final cl_mem dlnIn;
+    private final cl_mem dotPartials;
     private final cl_mem tokens;
     private final cl_mem targets;
     private final cl_mem rowStart;
@@ -185,6 +203,28 @@ final class OpenClGptStepper implements GptStepper {
         d4C = floats(n * 4 * c, "gradient scratch (B, T, 4C)");
         dqkv = floats(n * 3 * c, "qkv gradient");
         dpre = floats(scores, "attention score gradient");
+        attnStep = shape.step();
+        velocity = new cl_mem[layers];
+        lookahead = new cl_mem[layers];
+        theta = new cl_mem[layers];
+        gtheta = new cl_mem[layers];
+        if (attnStep.hasVelocity()) {
+            for (int l = 0; l < layers; l++) {
+                velocity[l] = floats(n * c, "layer " + l + " velocity");
+                if (attnStep == GptShape.AttentionStep.NESTEROV && l > 0) {
+                    lookahead[l] = floats(n * c, "layer " + l + " look-ahead");
+                }
+                theta[l] = v("h" + l + ".attn.momentum_logit", 0);
+                gtheta[l] = v("h" + l + ".attn.momentum_logit", 1);
+            }
+            dvel = floats(n * c, "velocity gradient");
+            dlnIn = floats(n * c, "ln_1 input gradient");
+            dotPartials = floats(Kernels.normPartials(n * c), "momentum coefficient partial sums");
+        } else {
+            dvel = null;
+            dlnIn = null;
+            dotPartials = null;
+        }
         tokens = dev.buffer(n * Sizeof.cl_int, "token ids");
         targets = dev.buffer(n * Sizeof.cl_int, "targets");
         rowStart = dev.buffer((shape.vocab() + 1L) * Sizeof.cl_int, "token row starts");
@@ -272,11 +312,27 @@ final class OpenClGptStepper implements GptStepper {
         for (int l = 0; l < shape.layers(); l++) {
             LayerParams p = lp[l];
             LayerActs a = acts[l];
-            k.layerNormForward(a.ln1(), a.ln1Mean(), a.ln1Rstd(), x[l], p.ln1w(), p.ln1b(), n, c, LN_EPS);
+
+            // Attention half.
+            cl_mem lnIn = x[l];
+            if (lookahead[l] != null) {
+                // Nesterov evaluates the step at x + mu m.
+                k.momentumLookahead(lookahead[l], x[l], velocity[l - 1], theta[l], n * c);
+                lnIn = lookahead[l];
+            }
+            k.layerNormForward(a.ln1(), a.ln1Mean(), a.ln1Rstd(), lnIn, p.ln1w(), p.ln1b(), n, c, LN_EPS);
             k.matmulForward(a.qkv(), a.ln1(), p.qkvw(), p.qkvb(), n, c, 3 * c);
             k.attentionForward(a.atty(), a.att(), a.qkv(), b, t, c, h, scale);
             k.matmulForward(tmpC, a.atty(), p.projw(), p.projb(), n, c, c);
-            k.residualForward(a.xMid(), x[l], tmpC, n * c);
+            if (attnStep.hasVelocity()) {
+                // velocity[l] = mu m + u (u in the first block), xMid = x + velocity[l].
+                cl_mem prev = l == 0 ? null : velocity[l - 1];
+                k.momentumForward(a.xMid(), velocity[l], x[l], prev, tmpC, theta[l], n * c);
+            } else {
+                k.residualForward(a.xMid(), x[l], tmpC, n * c);
+            }
+
+            // MLP half.
             k.layerNormForward(a.ln2(), a.ln2Mean(), a.ln2Rstd(), a.xMid(), p.ln2w(), p.ln2b(), n, c, LN_EPS);
             k.matmulForward(a.fch(), a.ln2(), p.fcw(), p.fcb(), n, c, 4 * c);
             k.geluForward(a.fchGelu(), a.fch(), n * 4 * c);
@@ -305,6 +361,10 @@ final class OpenClGptStepper implements GptStepper {
         int last = shape.layers();
         k.layerNormBackwardParams(glnfw, glnfb, dC, x[last], lnfMean, lnfRstd, n, c);
         k.layerNormBackwardInput(dres, dC, x[last], lnfMean, lnfRstd, lnfw, n, c, false);
+        if (dvel != null) {
+            // The last block's velocity feeds nothing after it.
+            dev.zero(dvel, (long) n * c * Sizeof.cl_float, "the velocity gradient");
+        }
 
         for (int l = shape.layers() - 1; l >= 0; l--) {
             LayerParams p = lp[l];
@@ -321,16 +381,36 @@ final class OpenClGptStepper implements GptStepper {
             k.layerNormBackwardParams(g.ln2w(), g.ln2b(), dC, a.xMid(), a.ln2Mean(), a.ln2Rstd(), n, c);
             k.layerNormBackwardInput(dres, dC, a.xMid(), a.ln2Mean(), a.ln2Rstd(), p.ln2w(), n, c, true);
 
-            // Attention half: xMid = x[l] + proj(attention(qkv(ln_1(x[l])))); dres is now d xMid.
-            k.matmulBackwardWeight(g.projw(), dres, a.atty(), n, c, c, false);
-            k.biasBackward(g.projb(), dres, n, c);
-            k.matmulBackwardInput(dC, dres, p.projw(), n, c, c, false);
+            // Attention half, u = proj(attention(qkv(ln_1(lnIn)))): xMid = x[l] + u for gd, and
+            // xMid = x[l] + velocity[l] with velocity[l] = mu m + u for momentum. dres is now d xMid.
+            cl_mem du = dres;
+            if (dvel != null) {
+                // d velocity[l] = its gradient from later blocks + d xMid, and d u is that sum.
+                k.residualForward(dvel, dvel, dres, n * c);
+                du = dvel;
+            }
+            cl_mem lnIn = lookahead[l] != null ? lookahead[l] : x[l];
+            k.matmulBackwardWeight(g.projw(), du, a.atty(), n, c, c, false);
+            k.biasBackward(g.projb(), du, n, c);
+            k.matmulBackwardInput(dC, du, p.projw(), n, c, c, false);
             k.attentionBackward(dqkv, dpre, a.att(), a.qkv(), dC, b, t, c, h, scale);
             k.matmulBackwardWeight(g.qkvw(), dqkv, a.ln1(), n, c, 3 * c, false);
             k.biasBackward(g.qkvb(), dqkv, n, 3 * c);
             k.matmulBackwardInput(dC, dqkv, p.qkvw(), n, c, 3 * c, false);
-            k.layerNormBackwardParams(g.ln1w(), g.ln1b(), dC, x[l], a.ln1Mean(), a.ln1Rstd(), n, c);
-            k.layerNormBackwardInput(dres, dC, x[l], a.ln1Mean(), a.ln1Rstd(), p.ln1w(), n, c, true);
+            k.layerNormBackwardParams(g.ln1w(), g.ln1b(), dC, lnIn, a.ln1Mean(), a.ln1Rstd(), n, c);
+            if (dvel == null) {
+                k.layerNormBackwardInput(dres, dC, lnIn, a.ln1Mean(), a.ln1Rstd(), p.ln1w(), n, c, true);
+            } else {
+                k.layerNormBackwardInput(dlnIn, dC, lnIn, a.ln1Mean(), a.ln1Rstd(), p.ln1w(), n, c, false);
+                if (l > 0) {
+                    // dres = d x[l], dvel = d velocity[l - 1], and the gradient of this block's mu.
+                    k.momentumBackward(dres, dvel, dlnIn, velocity[l - 1], theta[l], gtheta[l], dotPartials,
+                            attnStep == GptShape.AttentionStep.NESTEROV, n * c);
+                } else {
+                    // The first block's velocity starts at zero: its input is x alone.
+                    k.residualForward(dres, dres, dlnIn, n * c);
+                }
+            }
         }
 
         // dres is now d x[0], the gradient of the embedding sum.
@@ -385,6 +465,11 @@ final class OpenClGptStepper implements GptStepper {
     }
 
     @Override
+    public Map<String, float[]> readGradients() {
+        return readFlat(grads, "");
+    }
+
+    @Override
     public Map<String, float[]> readOptimizerState() {
         Map<String, float[]> out = new LinkedHashMap<>();
         Map<String, float[]> m = readFlat(moment1, ".m");
@@ -399,7 +484,8 @@ final class OpenClGptStepper implements GptStepper {
     private Map<String, float[]> readFlat(cl_mem flat, String suffix) {
         checkOpen();
         float[] all = new float[(int) flatFloats];
-        dev.read(flat, 0, all, suffix.isEmpty() ? "the weights" : "the AdamW moments");
+        String what = flat == grads ? "the gradients" : suffix.isEmpty() ? "the weights" : "the AdamW moments";
+        dev.read(flat, 0, all, what);
         Map<String, float[]> out = new LinkedHashMap<>();
         for (Map.Entry<String, int[]> e : shapes.entrySet()) {
             int from = (int) (long) offsets.get(e.getKey());

@@ -6,7 +6,8 @@ import java.util.Map;
 /**
  * The architecture a device trains: a GPT-2 style decoder with learned positions, pre-norm blocks of
  * causal softmax attention and a GELU MLP of width 4C, a final layer norm (eps 1e-5) and an unembedding
- * tied to the token table.
+ * tied to the token table. The attention half of each block is one step of an optimizer on the softmax
+ * energy (see {@link AttentionStep}); {@link AttentionStep#GD} is the standard residual Transformer.
  *
  * @param vocab vocabulary size V
  * @param context sequence length T, also the number of learned positions
@@ -14,8 +15,29 @@ import java.util.Map;
  * @param heads attention heads H; must divide {@code dim}
  * @param dim residual width C
  * @param batch the largest number of sequences B per step; activation buffers are sized for it
+ * @param step how the attention update u_l of block l enters the residual stream
  */
-public record GptShape(int vocab, int context, int layers, int heads, int dim, int batch) {
+public record GptShape(int vocab, int context, int layers, int heads, int dim, int batch, AttentionStep step) {
+    /**
+     * The across-layer rule of the attention half, with u_l = proj(attention(ln_1(input))) (B, T, C) and,
+     * for the two momentum rules, a velocity m (B, T, C) carried from block to block next to x, with
+     * m_0 = 0 and a coefficient mu_l = sigmoid(theta_l) learned per block (parameter
+     * {@code h<l>.attn.momentum_logit}, shape (1), no weight decay). The MLP half only updates x.
+     */
+    public enum AttentionStep {
+        /** x' = x + u(x): the standard Transformer (optimizer gd). */
+        GD,
+        /** m' = mu m + u(x), x' = x + m' (optimizer momentum, heavy ball). */
+        MOMENTUM,
+        /** m' = mu m + u(x + mu m), x' = x + m' (optimizer nesterov): the input is the look-ahead point. */
+        NESTEROV;
+
+        /** True when the rule carries a velocity and a learned coefficient per block. */
+        public boolean hasVelocity() {
+            return this != GD;
+        }
+    }
+
     public GptShape {
         if (vocab <= 0 || context <= 0 || layers <= 0 || heads <= 0 || dim <= 0 || batch <= 0) {
             throw new IllegalArgumentException("every GptShape size must be positive, got " + describe(vocab,
@@ -24,6 +46,14 @@ public record GptShape(int vocab, int context, int layers, int heads, int dim, i
         if (dim % heads != 0) {
             throw new IllegalArgumentException("heads " + heads + " must divide dim " + dim);
         }
+        if (step == null) {
+            throw new IllegalArgumentException("a GptShape needs an attention step (GD for the standard Transformer)");
+        }
+    }
+
+    /** Creates the shape of the standard Transformer, with {@link AttentionStep#GD}. */
+    public GptShape(int vocab, int context, int layers, int heads, int dim, int batch) {
+        this(vocab, context, layers, heads, dim, batch, AttentionStep.GD);
     }
 
     private static String describe(int v, int t, int l, int h, int c, int b) {
@@ -38,9 +68,10 @@ public record GptShape(int vocab, int context, int layers, int heads, int dim, i
     /**
      * Returns every parameter's name and shape in the order of the CPU model's state dictionary: wte,
      * wpe, then per layer l the names {@code h<l>.ln_1.weight}, {@code .ln_1.bias},
-     * {@code .attn.qkv.weight} (3C, C), {@code .attn.qkv.bias}, {@code .attn.proj.weight} (C, C),
-     * {@code .attn.proj.bias}, {@code .ln_2.weight}, {@code .ln_2.bias}, {@code .mlp_fc.weight} (4C, C),
-     * {@code .mlp_fc.bias}, {@code .mlp_proj.weight} (C, 4C), {@code .mlp_proj.bias}, and last
+     * {@code .attn.momentum_logit} (1) when the step has a velocity, {@code .attn.qkv.weight} (3C, C),
+     * {@code .attn.qkv.bias}, {@code .attn.proj.weight} (C, C), {@code .attn.proj.bias}, {@code .ln_2.weight},
+     * {@code .ln_2.bias}, {@code .mlp_fc.weight} (4C, C), {@code .mlp_fc.bias}, {@code .mlp_proj.weight}
+     * (C, 4C), {@code .mlp_proj.bias}, and last
      * {@code ln_f.weight}, {@code ln_f.bias}. Linear weights are (out, in): y = x W^T + b.
      */
     public Map<String, int[]> parameterShapes() {
@@ -52,6 +83,10 @@ public record GptShape(int vocab, int context, int layers, int heads, int dim, i
             String p = "h" + l + ".";
             out.put(p + "ln_1.weight", new int[] {c});
             out.put(p + "ln_1.bias", new int[] {c});
+            if (step.hasVelocity()) {
+                // The attention module registers its own parameter before its sub-modules' ones.
+                out.put(p + "attn.momentum_logit", new int[] {1});
+            }
             out.put(p + "attn.qkv.weight", new int[] {3 * c, c});
             out.put(p + "attn.qkv.bias", new int[] {3 * c});
             out.put(p + "attn.proj.weight", new int[] {c, c});

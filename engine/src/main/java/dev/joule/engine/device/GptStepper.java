@@ -34,6 +34,13 @@ public interface GptStepper extends AutoCloseable {
     /** Copies the current weights back, by state-dictionary name. */
     Map<String, float[]> readWeights();
 
+    /**
+     * Copies back the gradients of the last {@link #step}, before clipping, by state-dictionary name: for
+     * tests that hold each gradient against the CPU autograd, and for debugging. A parameter that the
+     * loss does not reach has a zero gradient here (the CPU leaves its gradient unset).
+     */
+    Map<String, float[]> readGradients();
+
     /** Copies the AdamW moments back, named {@code <param>.m} and {@code <param>.v} as the CPU AdamW saves them. */
     Map<String, float[]> readOptimizerState();
 

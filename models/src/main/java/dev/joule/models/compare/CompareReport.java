@@ -141,7 +141,8 @@ public final class CompareReport {
         md.append("\nPlots: loss-vs-step.svg (mean with min-max band over seeds), loss-vs-time.svg,"
                 + " energy-per-layer.svg (traced F before and after each layer's step on a fixed validation"
                 + " batch).\n");
-        return md.toString();
+        // An undefined figure (the spread or the t-test of a single seed) reads as "-", like the others.
+        return md.toString().replace("NaN", "-");
     }
 
     JsonObject json() {

@@ -57,6 +57,10 @@ public final class Comparison {
      * @param data the batches of every run
      * @param lis the same source when the task is LIS, for exact-match accuracy; null for text
      */
+    /** Wall time of untimed training per variant before the first timed run, and its step limit. */
+    private static final double WARMUP_SECONDS = 1.5;
+    private static final int MAX_WARMUP_STEPS = 200;
+
     public Comparison(CompareSpec spec, BatchSource data, LisTask lis, Path dir) {
         this.spec = spec;
         this.data = data;
@@ -75,6 +79,9 @@ public final class Comparison {
         List<RunSummary> out = new ArrayList<>();
         int total = spec.variants().size() * spec.seeds();
         int index = 0;
+        if (anyUnfinished()) {
+            warmUp();
+        }
         for (Variant v : spec.variants()) {
             for (int seed = 0; seed < spec.seeds(); seed++) {
                 index++;
@@ -82,6 +89,63 @@ public final class Comparison {
             }
         }
         return out;
+    }
+
+    private boolean anyUnfinished() {
+        for (Variant v : spec.variants()) {
+            for (int seed = 0; seed < spec.seeds(); seed++) {
+                if (finishedStep(new RunDirectory(runDir(v, seed))) < spec.steps()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Trains every variant for a few untimed steps in a scratch directory, so that the JIT has compiled
+     * the shared kernels before the first timed run. Without it the first run (the baseline, seed 0)
+     * pays for compilation and looks slower than the variants measured after it.
+     */
+    private void warmUp() {
+        Path scratch;
+        try {
+            scratch = Files.createTempDirectory("joule-compare-warmup");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("failed to create a scratch directory: " + e.getMessage(), e);
+        }
+        try {
+            for (Variant v : spec.variants()) {
+                // A short probe gives the step time, then the warm-up runs for about WARMUP_SECONDS.
+                Trainer.Result probe = warmUpRun(v, Math.min(3, spec.steps()), scratch.resolve(v.name() + "-probe"));
+                double stepSeconds = spec.batch() * (double) spec.modelOf(v).context()
+                        / Math.max(probe.tokensPerS(), 1e-9);
+                int steps = (int) Math.max(3, Math.min(MAX_WARMUP_STEPS, WARMUP_SECONDS / stepSeconds));
+                warmUpRun(v, Math.min(steps, spec.steps()), scratch.resolve(v.name()));
+            }
+        } catch (dev.joule.models.train.DivergedException e) {
+            // A variant that diverges in warm-up fails again in its real run, which reports it.
+        } finally {
+            deleteRecursively(scratch);
+        }
+    }
+
+    private Trainer.Result warmUpRun(Variant v, int steps, Path where) {
+        var s = spec.settingsOf(0);
+        var settings = new dev.joule.models.train.TrainSettings(s.data(), s.val(), s.valFraction(), steps, 0, s.batch(),
+                s.lr(), s.minLr(), Math.min(s.warmup(), steps / 2), s.weightDecay(), s.gradClip(), s.seed(), steps, 1,
+                s.allowBinary());
+        return new Trainer(spec.modelOf(v), settings, data, new RunDirectory(where)).train(new Trainer.Listener() {});
+    }
+
+    private static void deleteRecursively(Path root) {
+        try (var paths = Files.walk(root)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            // A leftover scratch directory under the temporary folder is harmless.
+        }
     }
 
     private RunSummary runOne(Variant v, int seed, int index, int total, Listener listener) {
@@ -147,10 +211,14 @@ public final class Comparison {
         List<Double> stepMs = new ArrayList<>();
         double wallMs = 0;
         double finalVal = Double.NaN;
+        // The first steps of a run still wait for the JIT; leave a fifth of them out of the median.
+        int skip = Math.max(3, spec.steps() / 5);
         for (StepMetrics m : metrics) {
             if (m.step() > 0) {
                 wallMs += m.ms();
-                stepMs.add(m.ms());
+                if (m.step() > skip || metrics.size() <= skip + 1) {
+                    stepMs.add(m.ms());
+                }
             }
             if (m.valLoss() != null) {
                 curve.add(new RunSummary.CurvePoint(m.step(), m.valLoss(), wallMs / 1000));

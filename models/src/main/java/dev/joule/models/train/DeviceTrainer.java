@@ -39,8 +39,9 @@ import java.util.Map;
  * exactly as the CPU trainer writes them, so {@code joule sample}, {@code joule eval} and a CPU
  * {@code --resume} read them unchanged.
  *
- * <p>Supported recipe: softmax energy with the gd optimizer (the standard Transformer) and no dropout;
- * anything else is rejected with an {@link InvalidInputException} naming what is supported.
+ * <p>Supported recipes: the softmax energy with the gd optimizer (the standard Transformer) or with the
+ * momentum or nesterov optimizer (mu learned per block), and no dropout; anything else is rejected with
+ * an {@link InvalidInputException} naming what is supported.
  */
 public final class DeviceTrainer implements AutoCloseable {
     private static final Gson LINE = new GsonBuilder()
@@ -103,16 +104,26 @@ public final class DeviceTrainer implements AutoCloseable {
         return new Selection(device, provider, devices.get(spec.index()));
     }
 
+    /** The optimizers the device step implements with the softmax energy, and the step each one runs. */
+    private static final Map<String, GptShape.AttentionStep> DEVICE_OPTIMIZERS = Map.of(
+            "gd", GptShape.AttentionStep.GD,
+            "momentum", GptShape.AttentionStep.MOMENTUM,
+            "nesterov", GptShape.AttentionStep.NESTEROV);
+
+    /** The supported optimizers in the order the messages list them. */
+    private static final List<String> DEVICE_OPTIMIZER_NAMES = List.of("gd", "momentum", "nesterov");
+
     /**
-     * Checks that the device step implements this architecture: softmax + gd attention, no dropout.
+     * Checks that the device step implements this architecture: the softmax energy with the gd, momentum or
+     * nesterov optimizer, no dropout.
      *
      * @throws InvalidInputException naming what is supported
      */
     public static void checkSupported(GptConfig config) {
-        if (!GptConfig.DEFAULT_ENERGY.equals(config.energy()) || !GptConfig.DEFAULT_OPTIMIZER.equals(config.optimizer())) {
-            throw new InvalidInputException("--device opencl trains only --energy softmax with --optimizer gd (the"
-                    + " standard Transformer), got --energy " + config.energy() + " --optimizer " + config.optimizer()
-                    + "; use those or --device cpu");
+        if (!GptConfig.DEFAULT_ENERGY.equals(config.energy()) || !DEVICE_OPTIMIZERS.containsKey(config.optimizer())) {
+            throw new InvalidInputException("--device opencl trains only --energy softmax with --optimizer "
+                    + String.join(", ", DEVICE_OPTIMIZER_NAMES) + " (gd is the standard Transformer), got --energy "
+                    + config.energy() + " --optimizer " + config.optimizer() + "; use one of those or --device cpu");
         }
         if (config.dropout() != 0f) {
             throw new InvalidInputException("--device opencl has no dropout kernel, got dropout " + config.dropout()
@@ -149,7 +160,9 @@ public final class DeviceTrainer implements AutoCloseable {
     }
 
     static GptShape shapeOf(GptConfig c, int batch) {
-        return new GptShape(c.vocab(), c.context(), c.layers(), c.heads(), c.dim(), batch);
+        // checkSupported has run, so the optimizer is one the device knows.
+        return new GptShape(c.vocab(), c.context(), c.layers(), c.heads(), c.dim(), batch,
+                DEVICE_OPTIMIZERS.get(c.optimizer()));
     }
 
     /**

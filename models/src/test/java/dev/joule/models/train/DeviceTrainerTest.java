@@ -27,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>Tolerance: 1e-3 relative on every train and validation loss and gradient norm of a 10-step run.
  * Both run in float32 but sum in different orders, so the weights drift apart slightly. On pocl the
  * losses agree to about 1e-7 relative, and 1e-3 leaves room for GPUs whose exp and tanh differ more.
+ * The same bound holds for the momentum and nesterov optimizers, whose runs agree as closely on pocl.
  */
 class DeviceTrainerTest {
     private static final double REL = 1e-3;
@@ -51,25 +52,96 @@ class DeviceTrainerTest {
 
     private static final GptConfig CONFIG = new GptConfig(256, 16, 2, 2, 32, 0f, "softmax", "gd");
 
+    /**
+     * The learned theta of mu = sigmoid(theta) moves the loss too little in 10 steps for the loss check
+     * to see a wrong gradient, so the trained values are compared directly: the first block's stays at
+     * its initial 0 (its velocity is zero, so it gets no gradient), the others move and agree within REL
+     * of their change.
+     */
+    private static void assertMomentumCoefficientsMatch(GptConfig config, Map<String, Tensor> cpuWeights,
+                                                        Map<String, Tensor> deviceWeights) {
+        if (!List.of("momentum", "nesterov").contains(config.optimizer())) {
+            return;
+        }
+        for (int l = 0; l < config.layers(); l++) {
+            String name = "h" + l + ".attn.momentum_logit";
+            float c = cpuWeights.get(name).toArray()[0];
+            float d = deviceWeights.get(name).toArray()[0];
+            System.out.printf("  %s: cpu %.9g, opencl %.9g%n", name, c, d);
+            if (l == 0) {
+                assertEquals(0f, c, name + " on the cpu");
+                assertEquals(0f, d, name + " on opencl");
+            } else {
+                assertTrue(Math.abs(c) > 1e-4, name + " did not train on the cpu: " + c);
+                assertRelClose(c, d, name + " after 10 steps");
+            }
+        }
+    }
+
+    private static double rel(double expected, double actual) {
+        return Math.abs(expected - actual) / Math.max(1e-12, Math.abs(expected));
+    }
+
     private static void assertRelClose(double expected, double actual, String what) {
-        double err = Math.abs(expected - actual) / Math.max(1e-12, Math.abs(expected));
+        double err = rel(expected, actual);
         assertTrue(err <= REL, what + ": cpu " + expected + ", opencl " + actual + " (relative error " + err + ")");
     }
 
     @Test
     void tenStepsMatchTheCpuTrainer(@TempDir Path dir) {
-        Dataset data = Dataset.split(TOKENS, 0.1, CONFIG.context());
-        Trainer cpu = new Trainer(CONFIG, settings(10, 5), data, new RunDirectory(dir.resolve("cpu")));
+        assertTenStepsMatch(CONFIG, dir);
+    }
+
+    /** Momentum across blocks: the velocity, its learned mu per block and the gradient of mu. */
+    @Test
+    void tenStepsWithMomentumMatchTheCpuTrainer(@TempDir Path dir) {
+        assertTenStepsMatch(CONFIG.withEnergy("softmax", "momentum"), dir);
+    }
+
+    /** Nesterov: as momentum, with ln_1 reading the look-ahead point x + mu m. */
+    @Test
+    void tenStepsWithNesterovMatchTheCpuTrainer(@TempDir Path dir) {
+        assertTenStepsMatch(CONFIG.withEnergy("softmax", "nesterov"), dir);
+    }
+
+    /** Three blocks, so that a velocity passes through a middle block in both directions. */
+    @Test
+    void threeBlocksWithNesterovMatchTheCpuTrainer(@TempDir Path dir) {
+        assertTenStepsMatch(new GptConfig(256, 16, 3, 2, 32, 0f, "softmax", "nesterov"), dir);
+    }
+
+    private static void assertTenStepsMatch(GptConfig config, Path dir) {
+        Dataset data = Dataset.split(TOKENS, 0.1, config.context());
+        Trainer cpu = new Trainer(config, settings(10, 5), data, new RunDirectory(dir.resolve("cpu")));
         Trainer.Result rc = cpu.train(new Trainer.Listener() {});
         Trainer.Result rd;
-        try (DeviceTrainer device = new DeviceTrainer(CONFIG, settings(10, 5), data,
+        Map<String, Tensor> deviceWeights;
+        try (DeviceTrainer device = new DeviceTrainer(config, settings(10, 5), data,
                 new RunDirectory(dir.resolve("opencl")), opencl)) {
             rd = device.train(new Trainer.Listener() {});
             assertTrue(device.deviceBytes() > 0);
+            deviceWeights = device.model().stateDict();
         }
+        assertMomentumCoefficientsMatch(config, cpu.model().stateDict(), deviceWeights);
+
         List<StepMetrics> mc = Trainer.readMetrics(dir.resolve("cpu").resolve(RunDirectory.METRICS));
         List<StepMetrics> md = Trainer.readMetrics(dir.resolve("opencl").resolve(RunDirectory.METRICS));
         assertEquals(mc.size(), md.size(), "metrics lines");
+        double worst = 0;
+        for (int i = 0; i < mc.size(); i++) {
+            StepMetrics c = mc.get(i);
+            StepMetrics d = md.get(i);
+            if (c.trainLoss() != null) {
+                worst = Math.max(worst, rel(c.trainLoss(), d.trainLoss()));
+                worst = Math.max(worst, rel(c.gradNorm(), d.gradNorm()));
+            }
+            if (c.valLoss() != null && d.valLoss() != null) {
+                worst = Math.max(worst, rel(c.valLoss(), d.valLoss()));
+            }
+        }
+        System.out.printf("%s + %s, %d layers: largest relative difference cpu vs opencl %.3g%n", config.energy(),
+                config.optimizer(), config.layers(), worst);
+
         for (int i = 0; i < mc.size(); i++) {
             StepMetrics c = mc.get(i);
             StepMetrics d = md.get(i);
@@ -86,32 +158,101 @@ class DeviceTrainerTest {
         assertRelClose(rc.finalValLoss(), rd.finalValLoss(), "final validation loss");
     }
 
+    /**
+     * Every gradient of one step on the device against the CPU autograd on the same batch, for each
+     * supported optimizer, within REL of the largest magnitude of that tensor's gradient. AdamW is
+     * invariant to the scale of a gradient, so a wrong factor in a small gradient (such as the one of
+     * mu) would hardly show in the losses, while this test detects it. The coefficients start away from the
+     * default sigmoid(0) so that the whole chain rule through mu is exercised.
+     */
+    @Test
+    void gradientsOfOneStepMatchTheCpuAutograd() {
+        Dataset data = Dataset.split(TOKENS, 0.1, CONFIG.context());
+        for (String optimizer : List.of("gd", "momentum", "nesterov")) {
+            GptConfig config = new GptConfig(256, 16, 3, 2, 32, 0f, "softmax", optimizer);
+            Gpt model = new Gpt(config, 99L);
+            for (int l = 0; l < config.layers(); l++) {
+                Tensor theta = model.stateDict().get("h" + l + ".attn.momentum_logit");
+                if (theta != null) {
+                    theta.copyFrom(Tensor.full(0.7f * l - 0.4f, 1));
+                }
+            }
+            int b = 2;
+            Dataset.Batch batch = data.trainBatch(7L, 0, b);
+            Map<String, float[]> device;
+            float deviceLoss;
+            try (dev.joule.engine.device.Device d = opencl.provider().open(opencl.info().index());
+                 dev.joule.engine.device.GptStepper stepper = d.gptStepper(DeviceTrainer.shapeOf(config, b),
+                         DeviceTrainer.hostWeights(model))) {
+                // lr = 0 and no clipping: the step only computes the gradients.
+                deviceLoss = stepper.step(batch.inputs(), batch.targets(), 0f, 0f, 0f, 1);
+                device = stepper.readGradients();
+            }
+            Tensor loss = model.loss(batch.inputs(), batch.targets(), b, config.context(), 0L);
+            loss.backward();
+            assertRelClose(loss.item(), deviceLoss, optimizer + " loss");
+            double worst = 0;
+            for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
+                Tensor grad = e.getValue().grad();
+                float[] expected = grad == null ? new float[e.getValue().numel()] : grad.toArray();
+                float[] actual = device.get(e.getKey());
+                assertNotNull(actual, "device gradient of " + e.getKey());
+                assertEquals(expected.length, actual.length, e.getKey());
+                double largest = 0;
+                double err = 0;
+                for (int i = 0; i < expected.length; i++) {
+                    largest = Math.max(largest, Math.abs(expected[i]));
+                    err = Math.max(err, Math.abs(expected[i] - actual[i]));
+                }
+                if (e.getKey().endsWith("momentum_logit") && !e.getKey().startsWith("h0.")) {
+                    assertTrue(largest > 0, "the CPU gives " + e.getKey() + " no gradient");
+                }
+                double relErr = largest == 0 ? err : err / largest;
+                worst = Math.max(worst, relErr);
+                assertTrue(relErr <= REL, optimizer + ": gradient of " + e.getKey() + " differs by " + err
+                        + " where its largest magnitude is " + largest);
+            }
+            System.out.printf("%s: largest gradient difference relative to the tensor's largest magnitude %.3g%n",
+                    optimizer, worst);
+        }
+    }
+
     @Test
     void checkpointLoadsIntoTheCpuModelAndResumes(@TempDir Path dir) {
-        Dataset data = Dataset.split(TOKENS, 0.1, CONFIG.context());
+        assertCheckpointResumes(CONFIG, dir);
+    }
+
+    /** The checkpoint of a momentum run carries momentum_logit and its moments, on both devices. */
+    @Test
+    void nesterovCheckpointLoadsIntoTheCpuModelAndResumes(@TempDir Path dir) {
+        assertCheckpointResumes(CONFIG.withEnergy("softmax", "nesterov"), dir);
+    }
+
+    private static void assertCheckpointResumes(GptConfig config, Path dir) {
+        Dataset data = Dataset.split(TOKENS, 0.1, config.context());
         RunDirectory run = new RunDirectory(dir.resolve("opencl"));
-        try (DeviceTrainer device = new DeviceTrainer(CONFIG, settings(4, 2), data, run, opencl)) {
+        try (DeviceTrainer device = new DeviceTrainer(config, settings(4, 2), data, run, opencl)) {
             device.train(new Trainer.Listener() {});
         }
         // The saved weights load into a CPU GPT, as joule sample loads them, and give the saved val loss.
-        Gpt model = new Gpt(CONFIG, 1L);
+        Gpt model = new Gpt(config, 1L);
         model.loadStateDict(run.readTensors(RunDirectory.MODEL, 4));
         Map<String, Tensor> moments = run.readTensors(RunDirectory.OPTIMIZER, 4);
         for (String name : model.stateDict().keySet()) {
             assertTrue(moments.containsKey(name + ".m"), name);
             assertTrue(moments.containsKey(name + ".v"), name);
         }
-        Trainer cpu = new Trainer(CONFIG, settings(4, 2), data, run);
+        Trainer cpu = new Trainer(config, settings(4, 2), data, run);
         cpu.model().loadStateDict(run.readTensors(RunDirectory.MODEL, 4));
         assertRelClose(run.readTrainerState().valLoss(), cpu.validationLoss(), "validation loss of the checkpoint");
 
         // Four more steps on the device from the checkpoint match four more on the CPU.
         Path cpuDir = dir.resolve("cpu-resume");
         copyRun(run.path(), cpuDir);
-        Trainer.Result onCpu = new Trainer(CONFIG, settings(4, 2).extendedTo(8), data, new RunDirectory(cpuDir))
+        Trainer.Result onCpu = new Trainer(config, settings(4, 2).extendedTo(8), data, new RunDirectory(cpuDir))
                 .resume(new Trainer.Listener() {});
         Trainer.Result onDevice;
-        try (DeviceTrainer device = new DeviceTrainer(CONFIG, settings(4, 2).extendedTo(8), data, run, opencl)) {
+        try (DeviceTrainer device = new DeviceTrainer(config, settings(4, 2).extendedTo(8), data, run, opencl)) {
             onDevice = device.resume(new Trainer.Listener() {});
         }
         assertRelClose(onCpu.finalTrainLoss(), onDevice.finalTrainLoss(), "train loss after resuming");
@@ -140,6 +281,10 @@ class DeviceTrainerTest {
         assertTrue(e.getMessage().contains("gd"), e.getMessage());
         assertThrows(InvalidInputException.class, () -> new DeviceTrainer(CONFIG.withDropout(0.1f), settings(2, 2),
                 data, new RunDirectory(dir), opencl));
+        InvalidInputException newton = assertThrows(InvalidInputException.class, () -> new DeviceTrainer(
+                CONFIG.withEnergy("softmax", "newton"), settings(2, 2), data, new RunDirectory(dir), opencl));
+        assertTrue(newton.getMessage().contains("momentum") && newton.getMessage().contains("nesterov"),
+                newton.getMessage());
     }
 
     @Test
