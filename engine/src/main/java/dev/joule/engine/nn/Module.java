@@ -62,9 +62,21 @@ public abstract class Module {
     /**
      * Copies values into the parameters by qualified name.
      *
-     * @throws IllegalArgumentException if a parameter is missing from {@code state} or has another shape
+     * @throws IllegalArgumentException if a parameter is missing from {@code state}, has another shape,
+     *     or {@code state} holds a tensor that this module has no parameter for (the weights then belong
+     *     to another architecture, and silently dropping them would change the model)
      */
     public void loadStateDict(Map<String, Tensor> state) {
+        java.util.Set<String> expected = new java.util.HashSet<>();
+        for (Parameter p : parameters()) {
+            expected.add(p.name());
+        }
+        for (String name : state.keySet()) {
+            if (!expected.contains(name)) {
+                throw new IllegalArgumentException("the saved state has a tensor '" + name + "' that the model"
+                        + " has no parameter for; the weights were saved by a different architecture");
+            }
+        }
         for (Parameter p : parameters()) {
             Tensor src = state.get(p.name());
             if (src == null) {

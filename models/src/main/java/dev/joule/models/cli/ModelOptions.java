@@ -11,6 +11,10 @@ import picocli.CommandLine.Option;
 
 /** Options that choose the architecture: a preset or JSON file, then per-field overrides. */
 final class ModelOptions {
+    /** The fields of {@link GptConfig} that a --model JSON file may set. */
+    private static final java.util.List<String> KNOWN_FIELDS = java.util.Arrays.stream(
+            GptConfig.class.getRecordComponents()).map(java.lang.reflect.RecordComponent::getName).toList();
+
     @Option(names = "--model", paramLabel = "tiny|small|FILE.json", defaultValue = "tiny",
             description = "Architecture preset, or a JSON file with the fields of GptConfig (default: ${DEFAULT-VALUE}).")
     String model;
@@ -68,7 +72,17 @@ final class ModelOptions {
                     + " JSON file");
         }
         try {
-            GptConfig c = new Gson().fromJson(Files.readString(p), GptConfig.class);
+            String text = Files.readString(p);
+            var json = com.google.gson.JsonParser.parseString(text);
+            if (json.isJsonObject()) {
+                for (String key : json.getAsJsonObject().keySet()) {
+                    if (!KNOWN_FIELDS.contains(key)) {
+                        throw new InvalidInputException("--model " + p + " has an unknown field \"" + key
+                                + "\"; the fields are " + String.join(", ", KNOWN_FIELDS));
+                    }
+                }
+            }
+            GptConfig c = new Gson().fromJson(text, GptConfig.class);
             if (c == null) {
                 throw new InvalidInputException("--model " + p + " is empty; write a JSON object with vocab,"
                         + " context, layers, heads and dim");

@@ -74,7 +74,7 @@ public final class Generator {
         RunDirectory run = new RunDirectory(runDir);
         RunDirectory.RunConfig config = run.readConfig();
         Gpt model = new Gpt(config.model(), 0L);
-        model.loadStateDict(run.readTensors(RunDirectory.MODEL, -1));
+        RunDirectory.loadWeights(model, run, -1);
         return new Generator(model);
     }
 

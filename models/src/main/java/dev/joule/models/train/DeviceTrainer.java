@@ -251,7 +251,7 @@ public final class DeviceTrainer implements AutoCloseable {
                     + " of " + settings.steps() + " steps; pass a larger --steps to continue it");
         }
         try {
-            model.loadStateDict(run.readTensors(RunDirectory.MODEL, state.step()));
+            RunDirectory.loadWeights(model, run, state.step());
         } catch (IllegalArgumentException e) {
             throw new InvalidInputException(run.file(RunDirectory.MODEL) + " does not match the model: "
                     + e.getMessage() + "; start a new run", e);

@@ -157,6 +157,20 @@ public final class RunDirectory {
         }
     }
 
+    /**
+     * Loads model.safetensors into {@code model}, turning a mismatch between config.json and the weights
+     * into an {@link InvalidInputException} that names the run.
+     */
+    public static void loadWeights(dev.joule.engine.nn.Module model, RunDirectory run, int expectedStep) {
+        Map<String, Tensor> tensors = run.readTensors(MODEL, expectedStep);
+        try {
+            model.loadStateDict(tensors);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidInputException(run.file(MODEL) + " does not match " + run.file(CONFIG) + ": "
+                    + e.getMessage() + ". Restore the config.json that was saved with these weights", e);
+        }
+    }
+
     private Path requireFile(String name) {
         Path p = file(name);
         if (!Files.isRegularFile(p)) {

@@ -101,7 +101,7 @@ public final class Trainer {
     /** Continues a run from its last checkpoint up to {@code settings.steps()}. */
     public Result resume(Listener listener) {
         TrainerState state = run.readTrainerState();
-        model.loadStateDict(run.readTensors(RunDirectory.MODEL, state.step()));
+        RunDirectory.loadWeights(model, run, state.step());
         try {
             optimizer.loadState(run.readTensors(RunDirectory.OPTIMIZER, state.step()), state.step());
         } catch (IllegalArgumentException e) {

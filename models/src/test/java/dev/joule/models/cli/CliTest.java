@@ -139,6 +139,25 @@ class CliTest {
     }
 
     @Test
+    void modelFileWithUnknownField(@TempDir Path dir) throws Exception {
+        Path model = Files.writeString(dir.resolve("m.json"), "{\"layers\": 1, \"heads\": 2, \"dim\": 16,"
+                + " \"context\": 16, \"bogus\": 1}");
+        assertUsageError(run("train", "--model", model.toString(), "--data", corpus.toString(), "--out",
+                dir.resolve("r").toString()), "bogus");
+    }
+
+    @Test
+    void configThatDoesNotMatchWeights(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("run");
+        assertEquals(0, run(small("--data", corpus.toString(), "--out", run.toString(), "--optimizer",
+                "momentum")).code());
+        Path config = run.resolve(RunDirectory.CONFIG);
+        Files.writeString(config, Files.readString(config).replace("\"momentum\"", "\"gd\""));
+        assertUsageError(run("sample", "--checkpoint", run.toString(), "--tokens", "3"), "momentum_logit",
+                RunDirectory.CONFIG);
+    }
+
+    @Test
     void existingRunIsNotOverwritten(@TempDir Path dir) throws Exception {
         Path run = dir.resolve("run");
         assertEquals(0, run(small("--data", corpus.toString(), "--out", run.toString())).code());
