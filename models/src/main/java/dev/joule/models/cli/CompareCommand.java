@@ -154,6 +154,27 @@ final class CompareCommand implements Callable<Integer> {
             stdout.println(summary);
         }
         stdout.flush();
+        if (!comparison.diverged().isEmpty()) {
+            StringBuilder section = new StringBuilder("\n## Diverged runs\n\nThese runs stopped on a NaN or"
+                    + " infinite loss and are left out of the tables above.\n\n");
+            for (String line : comparison.diverged()) {
+                section.append("- ").append(line).append('\n');
+            }
+            try {
+                java.nio.file.Files.writeString(out.resolve("results.md"), section.toString(),
+                        java.nio.file.StandardOpenOption.APPEND);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("failed to append to results.md: " + e.getMessage(), e);
+            }
+            PrintWriter stderr = spec.commandLine().getErr();
+            stderr.println("joule: " + comparison.diverged().size() + " runs diverged and are left out of the"
+                    + " results; lower --lr to include them:");
+            for (String line : comparison.diverged()) {
+                stderr.println("  " + line);
+            }
+            stderr.flush();
+            return Main.EXIT_DIVERGED;
+        }
         return Main.EXIT_OK;
     }
 

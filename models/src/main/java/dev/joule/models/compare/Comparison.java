@@ -10,6 +10,7 @@ import dev.joule.models.gpt.Block;
 import dev.joule.models.gpt.Gpt;
 import dev.joule.models.gpt.GptConfig;
 import dev.joule.models.lis.LisTask;
+import dev.joule.models.train.DivergedException;
 import dev.joule.models.train.RunDirectory;
 import dev.joule.models.train.StepMetrics;
 import dev.joule.models.train.Trainer;
@@ -68,6 +69,13 @@ public final class Comparison {
         this.dir = dir;
     }
 
+    private final List<String> diverged = new ArrayList<>();
+
+    /** Returns one line per run of the last {@link #run} that diverged; their results are missing. */
+    public List<String> diverged() {
+        return List.copyOf(diverged);
+    }
+
     /** Returns the directory of one run. */
     public Path runDir(Variant v, int seed) {
         return dir.resolve("runs").resolve(v.name()).resolve("seed-" + seed);
@@ -82,10 +90,17 @@ public final class Comparison {
         if (anyUnfinished()) {
             warmUp();
         }
+        diverged.clear();
         for (Variant v : spec.variants()) {
             for (int seed = 0; seed < spec.seeds(); seed++) {
                 index++;
-                out.add(runOne(v, seed, index, total, listener));
+                try {
+                    out.add(runOne(v, seed, index, total, listener));
+                } catch (DivergedException e) {
+                    // One unstable variant must not cost the results of the others.
+                    diverged.add(v.name() + " seed " + seed + ": " + e.getMessage());
+                    listener.onRun(v, seed, index, total, "diverged at step " + e.step());
+                }
             }
         }
         return out;

@@ -175,6 +175,18 @@ class CompareCommandTest {
         assertTrue(Files.readString(out.resolve("results.md")).contains("exact match"));
     }
 
+    @Test
+    void divergedRunsAreReportedWithExitThree(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("cmp");
+        CliTest.Outcome o = CliTest.run("compare", "--task", "lis", "--lis-length", "4", "--lis-alphabet", "6",
+                "--energy", "linear", "--optimizer", "gd", "--seeds", "1", "--steps", "4", "--layers", "1",
+                "--dim", "8", "--heads", "2", "--batch", "2", "--lr", "1e6", "--out", out.toString());
+        assertEquals(3, o.code(), o.err());
+        assertTrue(o.err().contains("diverged"), o.err());
+        String md = Files.readString(out.resolve("results.md"));
+        assertTrue(md.contains("## Diverged runs"), md);
+    }
+
     private static void assertUsageError(CliTest.Outcome o, String... fragments) {
         assertEquals(2, o.code(), "exit code; stderr: " + o.err());
         for (String f : fragments) {
