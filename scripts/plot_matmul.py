@@ -5,8 +5,10 @@ Inputs: a JMH result file (-rf json) holding MatmulBench (Joule), OpenBlasMatmul
 figures for the shapes NN:S:S:S, and optionally the JSON lines of scripts/numpy_matmul.py --json. One
 panel per thread count; one line per library. GFLOP/s = 2 S^3 / (JMH average time per product).
 
-Usage: /usr/bin/python3 scripts/plot_matmul.py --jmh PEERS.json [--numpy NUMPY.jsonl] [--out docs/img/matmul-gflops.svg]
-       [--note "text under the title"]
+Usage: /usr/bin/python3 scripts/plot_matmul.py --jmh PEERS.json [--jmh MORE.json] [--numpy NUMPY.jsonl ...]
+       [--out docs/img/matmul-gflops.svg] [--note "text under the title"]
+--jmh and --numpy may be given more than once, e.g. one file per thread count; a later file's figure for
+the same library, size and thread count replaces an earlier one.
 """
 import argparse
 import json
@@ -58,7 +60,7 @@ def read_numpy(path):
 
 
 def nice_top(v):
-    """A round axis maximum at or above v."""
+    """Returns a round axis maximum at or above v."""
     if v <= 0:
         return 1.0
     step = 10 ** math.floor(math.log10(v))
@@ -83,7 +85,7 @@ def marker(kind, x, y, colour):
 
 def svg(data, note):
     width, height = 920, 470
-    left, top, panel_w, panel_h, gap = 70, 80, 360, 290, 90
+    left, top, panel_width, panel_height, gap = 70, 80, 360, 290, 90
     ymax = nice_top(max(data.values()) * 1.05)
     parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
              'font-family="DejaVu Sans, Arial, sans-serif" font-size="12">' % (width, height, width, height),
@@ -93,61 +95,63 @@ def svg(data, note):
     if note:
         parts.append('<text x="%d" y="46" fill="#444">%s</text>' % (left, escape(note)))
     for p, t in enumerate(THREADS):
-        x0 = left + p * (panel_w + gap)
+        x0 = left + p * (panel_width + gap)
         y0 = top
         parts.append('<text x="%.1f" y="%d" font-size="14" text-anchor="middle">%d thread%s</text>'
-                     % (x0 + panel_w / 2, y0 - 10, t, "" if t == 1 else "s"))
+                     % (x0 + panel_width / 2, y0 - 10, t, "" if t == 1 else "s"))
         parts.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#888"/>'
-                     % (x0, y0, panel_w, panel_h))
+                     % (x0, y0, panel_width, panel_height))
         ticks = 5
         for i in range(ticks + 1):
             v = ymax * i / ticks
-            y = y0 + panel_h - panel_h * i / ticks
-            parts.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#e4e4e4"/>' % (x0, y, x0 + panel_w, y))
+            y = y0 + panel_height - panel_height * i / ticks
+            parts.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#e4e4e4"/>' % (x0, y, x0 + panel_width, y))
             parts.append('<text x="%d" y="%.1f" text-anchor="end" fill="#444">%g</text>' % (x0 - 6, y + 4, v))
 
         def px(i):
-            return x0 + 40 + (panel_w - 80) * i / (len(SIZES) - 1)
+            return x0 + 40 + (panel_width - 80) * i / (len(SIZES) - 1)
 
         for i, s in enumerate(SIZES):
             parts.append('<text x="%.1f" y="%d" text-anchor="middle" fill="#444">%d</text>'
-                         % (px(i), y0 + panel_h + 18, s))
+                         % (px(i), y0 + panel_height + 18, s))
         parts.append('<text x="%.1f" y="%d" text-anchor="middle">matrix size N</text>'
-                     % (x0 + panel_w / 2, y0 + panel_h + 38))
+                     % (x0 + panel_width / 2, y0 + panel_height + 38))
         parts.append('<text transform="translate(%d,%.1f) rotate(-90)" text-anchor="middle">GFLOP/s</text>'
-                     % (x0 - 45, y0 + panel_h / 2))
+                     % (x0 - 45, y0 + panel_height / 2))
         for label, key, colour, kind in SERIES:
-            pts = [(px(i), y0 + panel_h - panel_h * data[(key, s, t)] / ymax)
+            points = [(px(i), y0 + panel_height - panel_height * data[(key, s, t)] / ymax)
                    for i, s in enumerate(SIZES) if (key, s, t) in data]
-            if len(pts) > 1:
+            if len(points) > 1:
                 parts.append('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>'
-                             % (colour, " ".join("%.1f,%.1f" % q for q in pts)))
-            parts += [marker(kind, x, y, colour) for x, y in pts]
-    # Legend under the panels.
-    lx = left
-    ly = top + panel_h + 68
+                             % (colour, " ".join("%.1f,%.1f" % q for q in points)))
+            parts += [marker(kind, x, y, colour) for x, y in points]
+    # The legend sits under the panels and lists only the libraries found in the inputs.
+    legend_x = left
+    legend_y = top + panel_height + 68
     for label, key, colour, kind in SERIES:
         if not any(k[0] == key for k in data):
             continue
         parts.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"/>'
-                     % (lx, ly, lx + 26, ly, colour))
-        parts.append(marker(kind, lx + 13, ly, colour))
-        parts.append('<text x="%d" y="%d">%s</text>' % (lx + 32, ly + 4, escape(label)))
-        lx += 40 + 7 * len(label) + 20
+                     % (legend_x, legend_y, legend_x + 26, legend_y, colour))
+        parts.append(marker(kind, legend_x + 13, legend_y, colour))
+        parts.append('<text x="%d" y="%d">%s</text>' % (legend_x + 32, legend_y + 4, escape(label)))
+        legend_x += 40 + 7 * len(label) + 20
     parts.append('</svg>')
     return "\n".join(parts) + "\n"
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--jmh", required=True, help="JMH result file written with -rf json -rff FILE")
-    p.add_argument("--numpy", help="JSON lines of scripts/numpy_matmul.py --json")
+    p.add_argument("--jmh", required=True, action="append", help="JMH result file written with -rf json -rff FILE")
+    p.add_argument("--numpy", action="append", default=[], help="JSON lines of scripts/numpy_matmul.py --json")
     p.add_argument("--out", default="docs/img/matmul-gflops.svg", help="SVG file to write")
     p.add_argument("--note", default="", help="a line under the title, e.g. machine and JDK")
     args = p.parse_args()
-    data = read_jmh(args.jmh)
-    if args.numpy:
-        data.update(read_numpy(args.numpy))
+    data = {}
+    for path in args.jmh:
+        data.update(read_jmh(path))
+    for path in args.numpy:
+        data.update(read_numpy(path))
     if not data:
         sys.exit("no square NN matmul figures found in the inputs")
     with open(args.out, "w") as f:

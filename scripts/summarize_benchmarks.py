@@ -108,7 +108,7 @@ def jmh_table(path):
         else:
             others.append((cls + "." + method, params, score, b["primaryMetric"]["scoreError"], unit))
     if matmul:
-        # Jlama columns appear only when the file holds JlamaMatmulBench figures; Jlama has no TN case.
+        # The Jlama columns appear only when the file contains JlamaMatmulBench figures. Its TN rows show a dash.
         jlama = any("JlamaMatmulBench" in v for v in matmul.values())
         nan = float("nan")
         if jlama:

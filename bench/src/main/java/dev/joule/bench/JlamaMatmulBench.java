@@ -28,15 +28,15 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code GemmerF32}. The timed call is {@link TensorOperations#dotProductChunk}{@code (c, a, b, 0, K, start,
  * size)}, which forwards to {@code batchDotProduct} and fills columns {@code start .. start+size-1} of C with
  * {@code C[i][j] = sum_k A[i][k] * B[j][k]}. Jlama has no transpose flags: the right operand is always
- * stored N x K, the way it keeps model weights. So an NT case maps to the call directly, and for an NN case
- * the setup stores B transposed once, outside the timed region; the work is still 2 M N K. TN cases are
- * rejected, since Jlama cannot read A transposed without a copy.
+ * stored N x K, the way it keeps model weights. An NT case therefore maps to the call directly. For an NN
+ * case the setup stores B transposed once, outside the timed region, so the timed work is still 2 M N K.
+ * TN cases are rejected, because Jlama cannot read A transposed without a copy.
  *
  * <p>Threads. The columns are split with {@link VectorMath#pchunk}, as Jlama's own MLP and attention
  * projections do. pchunk cuts N into {@code parallelSplitSize()} pieces and runs them on the fork-join pool
- * of {@link PhysicalCoreExecutor}. That pool's size is fixed when it is first used (its default is half the
- * logical CPUs, at least 2), so the setup calls {@link PhysicalCoreExecutor#overrideThreadCount(int)} before
- * anything touches it. This works because JMH runs every parameter combination in a fresh JVM.
+ * of {@link PhysicalCoreExecutor}. That pool's size is fixed when it is first used (by default half the
+ * logical CPUs, at least 2). So the setup calls {@link PhysicalCoreExecutor#overrideThreadCount(int)} before
+ * anything touches the pool, which works because JMH runs every parameter combination in a fresh JVM.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -54,61 +54,67 @@ public class JlamaMatmulBench {
     public int threads;
 
     private Shapes.Case c;
-    private TensorOperations ops;
+    private TensorOperations operations;
     private FloatBufferTensor a;
-    private FloatBufferTensor bt;
+    private FloatBufferTensor bTransposed;
     private FloatBufferTensor out;
 
     @Setup
     public void setUp() {
         c = Shapes.Case.parse(shape);
         if (c.transA()) {
-            throw new IllegalArgumentException("Jlama's matmul cannot read A transposed; no TN case: " + shape);
+            throw new IllegalArgumentException(
+                    "TN shapes are not supported, because Jlama's matmul cannot read A transposed: " + shape);
         }
+
         PhysicalCoreExecutor.overrideThreadCount(threads);
-        ops = TensorOperationsProvider.get();
+        operations = TensorOperationsProvider.get();
         int coreCount = PhysicalCoreExecutor.instance.get().getCoreCount();
         if (coreCount != threads) {
-            throw new IllegalStateException("Jlama pool has " + coreCount + " threads, wanted " + threads);
+            throw new IllegalStateException("Jlama's pool has " + coreCount + " threads, expected " + threads);
         }
+
         // The same values as MatmulBench and OpenBlasMatmulBench: A is M x K, B is K x N (NN) or N x K (NT).
-        float[] av = Shapes.random(1, c.m() * c.k());
-        float[] bv = Shapes.random(2, c.k() * c.n());
+        float[] aValues = Shapes.random(1, c.m() * c.k());
+        float[] bValues = Shapes.random(2, c.k() * c.n());
         a = new FloatBufferTensor(c.m(), c.k());
-        bt = new FloatBufferTensor(c.n(), c.k());
+        bTransposed = new FloatBufferTensor(c.n(), c.k());
         out = new FloatBufferTensor(c.m(), c.n());
         for (int i = 0; i < c.m(); i++) {
             for (int p = 0; p < c.k(); p++) {
-                a.set(av[i * c.k() + p], i, p);
+                a.set(aValues[i * c.k() + p], i, p);
             }
         }
         for (int j = 0; j < c.n(); j++) {
             for (int p = 0; p < c.k(); p++) {
-                bt.set(c.transB() ? bv[j * c.k() + p] : bv[p * c.n() + j], j, p);
+                bTransposed.set(c.transB() ? bValues[j * c.k() + p] : bValues[p * c.n() + j], j, p);
             }
         }
-        // Two calls, then a spot check: shows both that the call computes A B and that it overwrites C.
+
+        // Two calls and then a spot check show that the call computes A B and that it overwrites C.
         jlama();
         jlama();
-        check(av, bv);
-        System.out.println("# Jlama operations: " + ops.name() + ", pool threads " + coreCount);
+        check(aValues, bValues);
+        System.out.println("# Jlama operations: " + operations.name() + ", pool threads " + coreCount);
     }
 
-    private void check(float[] av, float[] bv) {
-        int[][] spots = {{0, 0}, {c.m() - 1, c.n() - 1}, {c.m() / 2, c.n() / 3}, {c.m() / 3, c.n() - 1}, {1, 7}};
+    /** Compares five entries of C with dot products summed in double precision. */
+    private void check(float[] aValues, float[] bValues) {
+        int[][] spots = {{0, 0}, {c.m() - 1, c.n() - 1}, {c.m() / 2, c.n() / 3}, {c.m() / 3, c.n() - 1},
+                {Math.min(1, c.m() - 1), Math.min(7, c.n() - 1)}};
         for (int[] s : spots) {
             int i = s[0];
             int j = s[1];
             double want = 0;
             double scale = 0;
             for (int p = 0; p < c.k(); p++) {
-                double x = av[i * c.k() + p] * (double) (c.transB() ? bv[j * c.k() + p] : bv[p * c.n() + j]);
+                double x = aValues[i * c.k() + p] * (double) (c.transB() ? bValues[j * c.k() + p] : bValues[p * c.n() + j]);
                 want += x;
                 scale += Math.abs(x);
             }
             float got = out.get(i, j);
             if (Math.abs(got - want) > 1e-5 * scale + 1e-6) {
-                throw new IllegalStateException("Jlama C[" + i + "][" + j + "] = " + got + ", expected " + want);
+                throw new IllegalStateException("Jlama's C[" + i + "][" + j + "] is " + got + ", expected " + want);
             }
         }
     }
@@ -116,14 +122,14 @@ public class JlamaMatmulBench {
     @TearDown
     public void tearDown() {
         a.close();
-        bt.close();
+        bTransposed.close();
         out.close();
     }
 
     @Benchmark
     public FloatBufferTensor jlama() {
         int k = c.k();
-        VectorMath.pchunk(0, c.n(), (start, size) -> ops.dotProductChunk(out, a, bt, 0, k, start, size));
+        VectorMath.pchunk(0, c.n(), (start, size) -> operations.dotProductChunk(out, a, bTransposed, 0, k, start, size));
         return out;
     }
 }
