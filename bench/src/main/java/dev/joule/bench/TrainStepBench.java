@@ -22,9 +22,10 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * One whole training step of the tiny preset at batch 16: forward, cross-entropy, backward, gradient
+ * One whole training step of the tiny or small preset at batch 16: forward, cross-entropy, backward,
+ * gradient
  * clipping, AdamW and zeroing the gradients, on fixed random tokens. Tokens per second is
- * {@code 16 * 128 / time}.
+ * {@code 16 * context / time}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -38,6 +39,9 @@ public class TrainStepBench {
     @Param({"1", "2"})
     public int threads;
 
+    @Param({"tiny", "small"})
+    public String preset;
+
     private final Buffers.Arena arena = new Buffers.Arena();
     private Gpt model;
     private AdamW optimizer;
@@ -48,7 +52,7 @@ public class TrainStepBench {
     @Setup
     public void setUp() {
         Parallel.setThreads(threads);
-        GptConfig config = GptConfig.tiny();
+        GptConfig config = GptConfig.preset(preset);
         context = config.context();
         model = new Gpt(config, 1337);
         model.train(true);
