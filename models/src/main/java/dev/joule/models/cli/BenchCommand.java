@@ -473,19 +473,7 @@ final class BenchCommand implements Callable<Integer> {
             case "llmc" -> new GptConfig(256, 256, 4, 4, 256, 0f, GptConfig.DEFAULT_ENERGY, GptConfig.DEFAULT_OPTIMIZER);
             default -> throw new InvalidInputException("unknown --model '" + model + "'; use tiny, small or llmc");
         };
-        if (layers != null) {
-            c = c.withLayers(layers);
-        }
-        if (heads != null) {
-            c = c.withHeads(heads);
-        }
-        if (dim != null) {
-            c = c.withDim(dim);
-        }
-        if (context != null) {
-            c = c.withContext(context);
-        }
-        return c.validate();
+        return ModelOptions.withSizes(c, layers, heads, dim, context).validate();
     }
 
     /** Times training steps on an OpenCL device: tokens/s and the device memory the model uses. */

@@ -46,24 +46,31 @@ final class ModelOptions {
         if (c == null) {
             c = readJson(Path.of(model));
         }
-        if (layers != null) {
-            c = c.withLayers(layers);
-        }
-        if (heads != null) {
-            c = c.withHeads(heads);
-        }
-        if (dim != null) {
-            c = c.withDim(dim);
-        }
-        if (context != null) {
-            c = c.withContext(context);
-        }
+        c = withSizes(c, layers, heads, dim, context);
         if (dropout != null) {
             c = c.withDropout(dropout);
         }
         c = c.withEnergy(energy != null ? energy : c.energy(), optimizer != null ? optimizer : c.optimizer());
         ModelFactoryCheck.check(c);
         return c.validate();
+    }
+
+    /** Returns {@code c} with every size that is not null replaced. */
+    static GptConfig withSizes(GptConfig c, Integer layers, Integer heads, Integer dim, Integer context) {
+        GptConfig out = c;
+        if (layers != null) {
+            out = out.withLayers(layers);
+        }
+        if (heads != null) {
+            out = out.withHeads(heads);
+        }
+        if (dim != null) {
+            out = out.withDim(dim);
+        }
+        if (context != null) {
+            out = out.withContext(context);
+        }
+        return out;
     }
 
     private static GptConfig readJson(Path p) {
