@@ -1,8 +1,5 @@
 package dev.joule.models.train;
 
-import com.google.gson.Gson;
-import com.google.gson.FieldNamingPolicy;
-import com.google.gson.GsonBuilder;
 import dev.joule.engine.Tensor;
 import dev.joule.engine.device.Device;
 import dev.joule.engine.device.DeviceException;
@@ -13,18 +10,11 @@ import dev.joule.engine.device.Devices;
 import dev.joule.engine.device.GptShape;
 import dev.joule.engine.device.GptStepper;
 import dev.joule.engine.nn.Parameter;
-import dev.joule.engine.optim.Schedules;
 import dev.joule.models.InvalidInputException;
 import dev.joule.models.data.BatchSource;
 import dev.joule.models.data.Dataset;
 import dev.joule.models.gpt.Gpt;
 import dev.joule.models.gpt.GptConfig;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -44,9 +34,6 @@ import java.util.Map;
  * an {@link InvalidInputException} naming what is supported.
  */
 public final class DeviceTrainer implements AutoCloseable {
-    private static final Gson LINE = new GsonBuilder()
-            .setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES).create();
-
     /** A resolved {@code --device}: the CPU (provider null) or a backend and one of its devices. */
     public record Selection(String spec, DeviceProvider provider, DeviceInfo info) {
         public boolean isCpu() {
@@ -223,39 +210,16 @@ public final class DeviceTrainer implements AutoCloseable {
 
     /** Runs from step 0, writing a new run directory. */
     public Trainer.Result train(Trainer.Listener listener) {
-        try {
-            Files.createDirectories(run.path());
-        } catch (IOException e) {
-            throw new InvalidInputException("cannot create the output directory " + run.path() + ": "
-                    + e.getMessage() + "; pass a writable path with --out", e);
-        }
-        run.writeConfig(new RunDirectory.RunConfig(config, settings));
-        try {
-            Files.deleteIfExists(run.file(RunDirectory.METRICS));
-        } catch (IOException e) {
-            throw new UncheckedIOException("failed to delete " + run.file(RunDirectory.METRICS) + ": "
-                    + e.getMessage(), e);
-        }
         open();
-        double initialVal = validationLoss();
-        appendMetrics(new StepMetrics(0, null, initialVal, 0, 0, 0, 0));
-        listener.onEval(0, initialVal);
-        return loop(0, 0L, initialVal, listener);
+        return finish(loop().start(listener));
     }
 
     /** Continues a run (written on any device) from its last checkpoint up to {@code settings.steps()}. */
     public Trainer.Result resume(Trainer.Listener listener) {
         TrainerState state = run.readTrainerState();
-        if (state.step() >= settings.steps()) {
-            throw new InvalidInputException("the run in " + run.path() + " already has " + state.step()
-                    + " of " + settings.steps() + " steps; pass a larger --steps to continue it");
-        }
-        try {
-            RunDirectory.loadWeights(model, run, state.step());
-        } catch (IllegalArgumentException e) {
-            throw new InvalidInputException(run.file(RunDirectory.MODEL) + " does not match the model: "
-                    + e.getMessage() + "; start a new run", e);
-        }
+        TrainingLoop loop = loop();
+        loop.checkResumable(state);
+        RunDirectory.loadWeights(model, run, state.step());
         Map<String, Tensor> moments = run.readTensors(RunDirectory.OPTIMIZER, state.step());
         open();
         Map<String, float[]> host = new LinkedHashMap<>();
@@ -268,79 +232,46 @@ public final class DeviceTrainer implements AutoCloseable {
             throw new InvalidInputException(run.file(RunDirectory.OPTIMIZER) + " does not match the model: "
                     + e.getMessage() + "; start a new run", e);
         }
-        truncateMetrics(state.step());
-        double initialVal = Double.NaN;
-        for (StepMetrics m : Trainer.readMetrics(run.file(RunDirectory.METRICS))) {
-            if (m.step() == 0 && m.valLoss() != null) {
-                initialVal = m.valLoss();
-            }
-        }
-        return loop(state.step(), state.tokensSeen(), initialVal, listener);
+        return finish(loop.resume(state, listener));
     }
 
-    private Trainer.Result loop(int start, long tokensSeen, double initialVal, Trainer.Listener listener) {
-        int b = settings.batch();
-        int t = config.context();
-        listener.onStart(start, settings.steps(), model.parameterCount());
-        double lastTrain = Double.NaN;
-        double lastVal = Double.NaN;
-        double tokensPerSSum = 0;
-        int timedSteps = 0;
-        int lastSaved = start;
-        for (int step = start; step < settings.steps(); step++) {
-            long t0 = System.nanoTime();
-            float lr = Schedules.warmupCosine(step, settings.warmup(), settings.decayHorizon(), settings.lr(),
-                    settings.minLr());
-            Dataset.Batch batch = data.trainBatch(settings.seed(), step, b);
-            // The device applies the update before the loss comes back. So a non-finite loss or norm
-            // means the device weights are spoilt, and nothing after this point is saved.
-            double lossValue = stepper.step(batch.inputs(), batch.targets(), lr, settings.weightDecay(),
-                    settings.gradClip(), step + 1);
-            double norm = stepper.lastGradNorm();
-            if (!Double.isFinite(lossValue)) {
-                throw new DivergedException(step + 1, "the training loss", lossValue, checkpointName(lastSaved));
-            }
-            if (!Double.isFinite(norm)) {
-                throw new DivergedException(step + 1, "the gradient norm", norm, checkpointName(lastSaved));
-            }
-            tokensSeen += (long) b * t;
-            double ms = (System.nanoTime() - t0) / 1e6;
-            double tokensPerS = b * t / (ms / 1000.0);
-            // The first steps compile and warm up; leave them out of the average, as the CPU trainer does.
-            if (step - start >= 3) {
-                tokensPerSSum += tokensPerS;
-                timedSteps++;
-            }
-            lastTrain = lossValue;
-            int done = step + 1;
-            boolean evaluate = done % settings.evalEvery() == 0 || done == settings.steps();
-            Double val = null;
-            if (evaluate) {
-                lastVal = validationLoss();
-                if (!Double.isFinite(lastVal)) {
-                    throw new DivergedException(done, "the validation loss", lastVal, checkpointName(lastSaved));
-                }
-                val = lastVal;
-            }
-            StepMetrics metrics = new StepMetrics(done, lossValue, val, lr, norm, tokensPerS, ms);
-            appendMetrics(metrics);
-            listener.onStep(metrics);
-            if (evaluate) {
-                listener.onEval(done, lastVal);
-                save(done, tokensSeen, lastTrain, lastVal);
-                lastSaved = done;
-                listener.onCheckpoint(done, run.path());
-            }
-        }
-        // The host model gets the final weights, for sampling after training.
+    /** Copies the device's final weights into the host model, for sampling after training. */
+    private Trainer.Result finish(Trainer.Result result) {
         model.loadStateDict(tensors(stepper.readWeights(), ""));
-        double avg = timedSteps == 0 ? Double.NaN : tokensPerSSum / timedSteps;
-        return new Trainer.Result(settings.steps(), initialVal, lastTrain, lastVal, avg, model.parameterCount(),
-                run.path());
+        return result;
     }
 
-    private static String checkpointName(int step) {
-        return step == 0 ? "none saved yet" : "step " + step;
+    private TrainingLoop loop() {
+        return new TrainingLoop(config, settings, data, run, new TrainingLoop.Backend() {
+            @Override
+            public double[] step(Dataset.Batch batch, int step, float lr) {
+                // The device applies the update before the loss comes back, so a non-finite loss or norm
+                // means the device weights are spoilt; the loop then stops before saving anything.
+                double loss = stepper.step(batch.inputs(), batch.targets(), lr, settings.weightDecay(),
+                        settings.gradClip(), step + 1);
+                return new double[] {loss, stepper.lastGradNorm()};
+            }
+
+            @Override
+            public double validationLoss() {
+                return DeviceTrainer.this.validationLoss();
+            }
+
+            @Override
+            public Map<String, Tensor> weights() {
+                return tensors(stepper.readWeights(), "");
+            }
+
+            @Override
+            public Map<String, Tensor> optimizerState() {
+                return tensors(stepper.readOptimizerState(), ".m", ".v");
+            }
+
+            @Override
+            public long parameterCount() {
+                return model.parameterCount();
+            }
+        });
     }
 
     /** Returns the mean loss over {@code settings.evalBatches()} fixed validation batches, as the CPU trainer does. */
@@ -365,35 +296,6 @@ public final class DeviceTrainer implements AutoCloseable {
             }
         }
         return out;
-    }
-
-    private void save(int step, long tokensSeen, double trainLoss, double valLoss) {
-        // Tensors first, trainer.json last: trainer.json names the step that the tensors must carry.
-        run.writeTensors(RunDirectory.MODEL, tensors(stepper.readWeights(), ""), step);
-        run.writeTensors(RunDirectory.OPTIMIZER, tensors(stepper.readOptimizerState(), ".m", ".v"), step);
-        run.writeTrainerState(new TrainerState(step, settings.seed(), tokensSeen, trainLoss, valLoss));
-        LossPlot.write(run.file(RunDirectory.METRICS), run.file(RunDirectory.PLOT));
-    }
-
-    private void appendMetrics(StepMetrics m) {
-        Path p = run.file(RunDirectory.METRICS);
-        try {
-            Files.writeString(p, LINE.toJson(m) + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                    StandardOpenOption.APPEND);
-        } catch (IOException e) {
-            throw new UncheckedIOException("failed to append to " + p + ": " + e.getMessage(), e);
-        }
-    }
-
-    private void truncateMetrics(int step) {
-        Path p = run.file(RunDirectory.METRICS);
-        List<String> kept = new ArrayList<>();
-        for (StepMetrics m : Trainer.readMetrics(p)) {
-            if (m.step() <= step) {
-                kept.add(LINE.toJson(m));
-            }
-        }
-        RunDirectory.writeAtomically(p, kept.isEmpty() ? "" : String.join("\n", kept) + "\n");
     }
 
     /**
