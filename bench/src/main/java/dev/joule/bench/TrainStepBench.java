@@ -66,7 +66,7 @@ public class TrainStepBench {
         }
     }
 
-    /** The step as joule train runs it: activations and gradients come from a reused arena. */
+    /** Runs the step as joule train does, with activations and gradients from a reused arena. */
     @Benchmark
     public float step() {
         try (Buffers.Scope ignored = arena.open()) {
@@ -74,7 +74,7 @@ public class TrainStepBench {
         }
     }
 
-    /** The same step with fresh arrays for every activation, for the allocation comparison. */
+    /** Runs the same step with fresh arrays for every activation, for the allocation comparison. */
     @Benchmark
     public float stepWithoutArena() {
         return plainStep();

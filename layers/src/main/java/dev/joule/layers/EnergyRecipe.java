@@ -33,7 +33,7 @@ public record EnergyRecipe(String energy, LocalEnergy local, GlobalEnergy global
      * Returns the recipe for a named energy and optimizer.
      *
      * @throws IllegalArgumentException for an unknown name or a composition that cannot work, with a
-     *     message that says why and which pairs do work
+     *     message that gives the reason and lists the pairs that work
      */
     public static EnergyRecipe of(String energyName, String optimizerName) {
         return new EnergyRecipe(energyName, localOf(energyName), globalOf(energyName), stepOf(optimizerName));

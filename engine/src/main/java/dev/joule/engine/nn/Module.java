@@ -63,7 +63,7 @@ public abstract class Module {
      * Copies values into the parameters by qualified name.
      *
      * @throws IllegalArgumentException if a parameter is missing from {@code state}, has another shape,
-     *     or {@code state} holds a tensor that this module has no parameter for (the weights then belong
+     *     or {@code state} contains a tensor that this module has no parameter for (the weights then belong
      *     to another architecture, and silently dropping them would change the model)
      */
     public void loadStateDict(Map<String, Tensor> state) {

@@ -63,7 +63,7 @@ public record CompareSpec(String task, List<String> data, int lisLength, int lis
     /**
      * Saves this spec in {@code dir}, or checks it against the one saved there.
      *
-     * @throws InvalidInputException when {@code dir} holds another comparison or something that is not one
+     * @throws InvalidInputException when {@code dir} contains another comparison or something that is not one
      */
     public void saveOrCheck(Path dir) {
         Path file = dir.resolve(FILE);
@@ -79,7 +79,7 @@ public record CompareSpec(String task, List<String> data, int lisLength, int lis
                             + "); choose another --out or delete the directory", e);
                 }
                 if (!saved.equals(mine)) {
-                    throw new InvalidInputException("--out " + dir + " holds a different comparison ("
+                    throw new InvalidInputException("--out " + dir + " contains a different comparison ("
                             + difference(saved, mine) + "); choose another --out, or rerun with the saved"
                             + " options to resume it");
                 }

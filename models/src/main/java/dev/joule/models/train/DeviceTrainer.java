@@ -147,7 +147,7 @@ public final class DeviceTrainer implements AutoCloseable {
     }
 
     static GptShape shapeOf(GptConfig c, int batch) {
-        // checkSupported has run, so the optimizer is one the device knows.
+        // checkSupported has run, so the device supports the optimizer.
         return new GptShape(c.vocab(), c.context(), c.layers(), c.heads(), c.dim(), batch,
                 DEVICE_OPTIMIZERS.get(c.optimizer()));
     }
@@ -245,8 +245,8 @@ public final class DeviceTrainer implements AutoCloseable {
         return new TrainingLoop(config, settings, data, run, new TrainingLoop.Backend() {
             @Override
             public double[] step(Dataset.Batch batch, int step, float lr) {
-                // The device applies the update before the loss comes back, so a non-finite loss or norm
-                // means the device weights are spoilt; the loop then stops before saving anything.
+                // The device applies the update before the loss comes back. A non-finite loss or norm
+                // therefore means the device weights are spoilt, and the loop stops before saving.
                 double loss = stepper.step(batch.inputs(), batch.targets(), lr, settings.weightDecay(),
                         settings.gradClip(), step + 1);
                 return new double[] {loss, stepper.lastGradNorm()};

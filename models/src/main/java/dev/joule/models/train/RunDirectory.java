@@ -24,7 +24,7 @@ import java.util.Map;
  * {@code optimizer.safetensors}, {@code trainer.json} (step and losses), {@code metrics.jsonl} and
  * {@code loss.svg}. Every file is written under a temporary name in the same directory and renamed
  * over the old one, so a crash leaves either the old or the new file, never half of one. The step is
- * stored in the metadata of both safetensors files and in trainer.json; a resume checks that the three
+ * stored in the metadata of both safetensors files and in trainer.json. A resume checks that the three
  * agree, which detects a crash between the renames.
  */
 public final class RunDirectory {

@@ -28,7 +28,7 @@ final class TrainingLoop {
     static final Gson LINE = new GsonBuilder()
             .setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES).create();
 
-    /** What a device contributes: one optimizer step, the validation loss and the state to save. */
+    /** The device-specific part of training: one optimizer step, the validation loss and the state to save. */
     interface Backend {
         /**
          * Runs the optimizer step {@code step} (counting from 0) on {@code batch} at learning rate

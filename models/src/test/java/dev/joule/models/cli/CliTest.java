@@ -40,7 +40,7 @@ class CliTest {
         return new Outcome(code, out.toString(), err.toString());
     }
 
-    /** A model small enough that a run takes well under a second. */
+    /** Returns train arguments for a model small enough that a run takes well under a second. */
     static String[] small(String... extra) {
         List<String> args = new ArrayList<>(List.of("train", "--layers", "1", "--heads", "2", "--dim", "16",
                 "--context", "16", "--batch", "2", "--steps", "2", "--eval-batches", "1", "--sample-tokens", "5"));

@@ -171,7 +171,8 @@ class CompareCommandTest {
         assertEquals(List.of("softmax-gd", "linear-gd"), List.of(variants.get(0).getAsJsonObject().get("variant")
                 .getAsString(), variants.get(1).getAsJsonObject().get("variant").getAsString()));
         double accuracy = variants.get(1).getAsJsonObject().get("exact_match_mean").getAsDouble();
-        assertTrue(accuracy >= 0 && accuracy <= 1, "accuracy " + accuracy);
+        assertTrue(accuracy >= 0, "accuracy " + accuracy);
+        assertTrue(accuracy <= 1, "accuracy " + accuracy);
         assertTrue(Files.readString(out.resolve("results.md")).contains("exact match"));
     }
 
@@ -215,6 +216,6 @@ class CompareCommandTest {
     void otherComparisonInOutIsRejected(@TempDir Path dir) {
         Path out = dir.resolve("cmp");
         assertEquals(0, CliTest.run(with(tiny(out), "--seeds", "1")).code());
-        assertUsageError(CliTest.run(with(tiny(out), "--seeds", "2")), "holds a different comparison", "seeds");
+        assertUsageError(CliTest.run(with(tiny(out), "--seeds", "2")), "contains a different comparison", "seeds");
     }
 }

@@ -283,8 +283,8 @@ class DeviceTrainerTest {
                 data, new RunDirectory(dir), opencl));
         InvalidInputException newton = assertThrows(InvalidInputException.class, () -> new DeviceTrainer(
                 CONFIG.withEnergy("softmax", "newton"), settings(2, 2), data, new RunDirectory(dir), opencl));
-        assertTrue(newton.getMessage().contains("momentum") && newton.getMessage().contains("nesterov"),
-                newton.getMessage());
+        assertTrue(newton.getMessage().contains("momentum"), newton.getMessage());
+        assertTrue(newton.getMessage().contains("nesterov"), newton.getMessage());
     }
 
     @Test
