@@ -19,6 +19,12 @@ import jdk.incubator.vector.VectorSpecies;
  * one input could give two results in one run. The basic operations are correctly rounded in every
  * execution mode, which keeps results reproducible. The versions here are within a few ulp of
  * {@code Math.exp}, {@code Math.log} and {@code Math.tanh} (checked by ElementwiseTest), not bitwise equal.
+ *
+ * <p>An accumulator carried around a loop is updated with {@code acc.lanewise(ADD, x)}, not
+ * {@code acc.add(x)}, in this package's vector kernels. {@code add} makes its virtual call to
+ * {@code lanewise} inside FloatVector, where C2 may have no receiver profile for a loop-carried value. It
+ * then leaves the call out of line, and the fallback allocates an array per operation: megabytes per
+ * training step, and slower too. The call site in the kernel has its own profile.
  */
 final class ElementwiseVector {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -194,11 +200,11 @@ final class ElementwiseVector {
             FloatVector acc = FloatVector.zero(S);
             int i = b;
             for (; i <= end - L; i += L) {
-                acc = acc.add(FloatVector.fromArray(S, a, off + i));
+                acc = acc.lanewise(VectorOperators.ADD, FloatVector.fromArray(S, a, off + i));
             }
             if (i < end) {
                 VectorMask<Float> m = S.indexInRange(i, end);
-                acc = acc.add(FloatVector.fromArray(S, a, off + i, m));
+                acc = acc.lanewise(VectorOperators.ADD, FloatVector.fromArray(S, a, off + i, m));
             }
             total += sumLanes(acc);
         }

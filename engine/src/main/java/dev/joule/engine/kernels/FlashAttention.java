@@ -201,13 +201,13 @@ public final class FlashAttention {
         int i0 = block * QUERY_BLOCK;
         int i1 = Math.min(dims.t, i0 + QUERY_BLOCK);
 
-        float[] acc = Scratch.floats(0, QUERY_BLOCK * dim);
-        float[] max = Scratch.floats(1, QUERY_BLOCK);
+        float[] acc = Scratch.floats(Scratch.ATTENTION_ACC, QUERY_BLOCK * dim);
+        float[] max = Scratch.floats(Scratch.ATTENTION_MAX, QUERY_BLOCK);
         Arrays.fill(max, Float.NEGATIVE_INFINITY);
-        double[] sum = Scratch.doubles(QUERY_BLOCK);
+        double[] sum = Scratch.doubles(Scratch.ATTENTION_SUM, QUERY_BLOCK);
         int tp = paddedT(dims);
         int kTBase = bh * dim * tp;
-        float[] p = Scratch.floats(2, ROW_GROUP * KEY_BLOCK);
+        float[] p = Scratch.floats(Scratch.ATTENTION_P, ROW_GROUP * KEY_BLOCK);
 
         // Keys stop at i1 - 1 (causal). Every row of this block is at or past j0 of every key block
         // visited, because QUERY_BLOCK is a multiple of KEY_BLOCK, so each row sees at least one key.
@@ -281,9 +281,9 @@ public final class FlashAttention {
 
         int tp = paddedT(dims);
         int tBase = bh * dim * tp;
-        float[] dq = Scratch.floats(0, QUERY_BLOCK * dim);
-        float[] p = Scratch.floats(1, ROW_GROUP * KEY_BLOCK);
-        float[] ds = Scratch.floats(2, ROW_GROUP * KEY_BLOCK);
+        float[] dq = Scratch.floats(Scratch.QUERY_GRAD_DQ, QUERY_BLOCK * dim);
+        float[] p = Scratch.floats(Scratch.QUERY_GRAD_P, ROW_GROUP * KEY_BLOCK);
+        float[] ds = Scratch.floats(Scratch.QUERY_GRAD_DS, ROW_GROUP * KEY_BLOCK);
         for (int j0 = 0; j0 < i1; j0 += KEY_BLOCK) {
             int n = Math.min(i1, j0 + KEY_BLOCK) - j0;
             for (int g = i0; g < i1; g += ROW_GROUP) {
@@ -331,10 +331,10 @@ public final class FlashAttention {
         int j0 = block * KEY_BLOCK;
         int n = Math.min(dims.t, j0 + KEY_BLOCK) - j0;
 
-        float[] dkT = Scratch.floats(0, Math.max(dim, 1) * KEY_BLOCK);
-        float[] dvT = Scratch.floats(1, Math.max(dim, 1) * KEY_BLOCK);
-        float[] p = Scratch.floats(2, QUERY_BLOCK * KEY_BLOCK);
-        float[] ds = Scratch.floats(3, QUERY_BLOCK * KEY_BLOCK);
+        float[] dkT = Scratch.floats(Scratch.KEY_GRAD_DK, Math.max(dim, 1) * KEY_BLOCK);
+        float[] dvT = Scratch.floats(Scratch.KEY_GRAD_DV, Math.max(dim, 1) * KEY_BLOCK);
+        float[] p = Scratch.floats(Scratch.KEY_GRAD_P, QUERY_BLOCK * KEY_BLOCK);
+        float[] ds = Scratch.floats(Scratch.KEY_GRAD_DS, QUERY_BLOCK * KEY_BLOCK);
         // Query rows before j0 see none of these keys. The rest go in chunks of QUERY_BLOCK rows: first
         // P and dS of the whole chunk, then one register-blocked update of dV and dK over its rows.
         for (int c0 = j0; c0 < dims.t; c0 += QUERY_BLOCK) {
@@ -412,39 +412,6 @@ public final class FlashAttention {
             FlashAttentionVector.accumulateOuter(x, xOff, xStride, rows, dim, w, n, accT);
         } else {
             FlashAttentionScalar.accumulateOuter(x, xOff, xStride, rows, dim, w, n, accT);
-        }
-    }
-
-    /**
-     * Per-thread scratch arrays of the block tasks, reused across calls so that a training step does
-     * not allocate them anew. Each task takes its arrays at its start and is the only user of its
-     * thread's arrays until it returns. Arrays come back zero-filled, as new ones would.
-     */
-    private static final class Scratch {
-        private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
-        private final float[][] floats = new float[4][];
-        private double[] doubles = new double[0];
-
-        static float[] floats(int slot, int n) {
-            Scratch s = LOCAL.get();
-            float[] a = s.floats[slot];
-            if (a == null || a.length != n) {
-                a = new float[n];
-                s.floats[slot] = a;
-            } else {
-                Arrays.fill(a, 0f);
-            }
-            return a;
-        }
-
-        static double[] doubles(int n) {
-            Scratch s = LOCAL.get();
-            if (s.doubles.length != n) {
-                s.doubles = new double[n];
-            } else {
-                Arrays.fill(s.doubles, 0.0);
-            }
-            return s.doubles;
         }
     }
 }

@@ -145,7 +145,7 @@ final class FlashAttentionVector {
             VectorMask<Float> m = S.indexInRange(j, cnt);
             FloatVector e = ElementwiseVector.exp(FloatVector.fromArray(S, s, off + j).sub(sh));
             e.intoArray(s, off + j, m);
-            acc = acc.add(e, m);
+            acc = acc.lanewise(VectorOperators.ADD, e, m);
         }
         return ElementwiseVector.sumLanes(acc);
     }

@@ -225,8 +225,8 @@ public final class RowKernels {
         }
         int rowBlocks = (rows + PARAM_ROW_BLOCK - 1) / PARAM_ROW_BLOCK;
         int colBlocks = (cols + PARAM_COL_BLOCK - 1) / PARAM_COL_BLOCK;
-        double[] gammaPartials = new double[rowBlocks * cols];
-        double[] betaPartials = new double[rowBlocks * cols];
+        double[] gammaPartials = Scratch.doubles(Scratch.LAYER_NORM_GAMMA_PARTIALS, rowBlocks * cols);
+        double[] betaPartials = Scratch.doubles(Scratch.LAYER_NORM_BETA_PARTIALS, rowBlocks * cols);
         IntConsumer tile = t -> {
             int rowBlock = t / colBlocks;
             int colBlock = t % colBlocks;

@@ -31,7 +31,7 @@ final class RowKernelsVector {
         FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         int i = 0;
         for (; i <= cols - L; i += L) {
-            acc = acc.max(FloatVector.fromArray(S, x, off + i));
+            acc = acc.lanewise(VectorOperators.MAX, FloatVector.fromArray(S, x, off + i));
         }
         if (i < cols) {
             VectorMask<Float> m = S.indexInRange(i, cols);
@@ -51,13 +51,13 @@ final class RowKernelsVector {
             for (; i <= end - L; i += L) {
                 FloatVector e = ElementwiseVector.exp(FloatVector.fromArray(S, x, xo + i).sub(shift));
                 e.intoArray(out, outO + i);
-                acc = acc.add(e);
+                acc = acc.lanewise(VectorOperators.ADD, e);
             }
             if (i < end) {
                 VectorMask<Float> m = S.indexInRange(i, end);
                 FloatVector e = ElementwiseVector.exp(FloatVector.fromArray(S, x, xo + i, m).sub(shift));
                 e.intoArray(out, outO + i, m);
-                acc = acc.add(e, m);
+                acc = acc.lanewise(VectorOperators.ADD, e, m);
             }
             total += sumLanes(acc);
         }
@@ -73,11 +73,13 @@ final class RowKernelsVector {
             FloatVector acc = FloatVector.zero(S);
             int i = b;
             for (; i <= end - L; i += L) {
-                acc = acc.add(ElementwiseVector.exp(FloatVector.fromArray(S, x, xo + i).sub(shift)));
+                FloatVector e = ElementwiseVector.exp(FloatVector.fromArray(S, x, xo + i).sub(shift));
+                acc = acc.lanewise(VectorOperators.ADD, e);
             }
             if (i < end) {
                 VectorMask<Float> m = S.indexInRange(i, end);
-                acc = acc.add(ElementwiseVector.exp(FloatVector.fromArray(S, x, xo + i, m).sub(shift)), m);
+                FloatVector e = ElementwiseVector.exp(FloatVector.fromArray(S, x, xo + i, m).sub(shift));
+                acc = acc.lanewise(VectorOperators.ADD, e, m);
             }
             total += sumLanes(acc);
         }
@@ -177,7 +179,7 @@ final class RowKernelsVector {
                 FloatVector p = ElementwiseVector.exp(FloatVector.fromArray(S, y, yo + i));
                 FloatVector g = p.fma(negSum, FloatVector.fromArray(S, dy, go + i));
                 if (accumulate) {
-                    g = g.add(FloatVector.fromArray(S, dx, dxo + i));
+                    g = g.lanewise(VectorOperators.ADD, FloatVector.fromArray(S, dx, dxo + i));
                 }
                 g.intoArray(dx, dxo + i);
             }
@@ -186,7 +188,7 @@ final class RowKernelsVector {
                 FloatVector p = ElementwiseVector.exp(FloatVector.fromArray(S, y, yo + i, m));
                 FloatVector g = p.fma(negSum, FloatVector.fromArray(S, dy, go + i, m));
                 if (accumulate) {
-                    g = g.add(FloatVector.fromArray(S, dx, dxo + i, m));
+                    g = g.lanewise(VectorOperators.ADD, FloatVector.fromArray(S, dx, dxo + i, m));
                 }
                 g.intoArray(dx, dxo + i, m);
             }
@@ -208,7 +210,7 @@ final class RowKernelsVector {
             if (i < end) {
                 VectorMask<Float> m = S.indexInRange(i, end);
                 FloatVector d = FloatVector.fromArray(S, x, xo + i, m).sub(mv);
-                acc = acc.add(d.mul(d), m);
+                acc = acc.lanewise(VectorOperators.ADD, d.mul(d), m);
             }
             total += sumLanes(acc);
         }
@@ -271,7 +273,7 @@ final class RowKernelsVector {
                     if (gamma != null) {
                         g = g.mul(FloatVector.fromArray(S, gamma, gOff + i));
                     }
-                    accG = accG.add(g);
+                    accG = accG.lanewise(VectorOperators.ADD, g);
                     accGXhat = g.fma(xhat, accGXhat);
                 }
                 if (i < end) {
@@ -281,8 +283,8 @@ final class RowKernelsVector {
                     if (gamma != null) {
                         g = g.mul(FloatVector.fromArray(S, gamma, gOff + i, m));
                     }
-                    accG = accG.add(g, m);
-                    accGXhat = accGXhat.add(g.mul(xhat), m);
+                    accG = accG.lanewise(VectorOperators.ADD, g, m);
+                    accGXhat = accGXhat.lanewise(VectorOperators.ADD, g.mul(xhat), m);
                 }
                 sumG += sumLanes(accG);
                 sumGXhat += sumLanes(accGXhat);
@@ -321,8 +323,8 @@ final class RowKernelsVector {
             double[] dgammaPartial, double[] dbetaPartial, int partialOff, int rowFrom, int rowTo, int colFrom,
             int colTo, int cols) {
         int width = colTo - colFrom;
-        float[] groupG = new float[width];
-        float[] groupB = new float[width];
+        float[] groupG = Scratch.floats(Scratch.LAYER_NORM_GROUP_GAMMA, width);
+        float[] groupB = Scratch.floats(Scratch.LAYER_NORM_GROUP_BETA, width);
         for (int groupStart = rowFrom; groupStart < rowTo; groupStart += PARAM_ROW_GROUP) {
             int groupEnd = Math.min(rowTo, groupStart + PARAM_ROW_GROUP);
             Arrays.fill(groupG, 0f);

@@ -1,0 +1,19 @@
+package dev.joule.bench;
+
+/** The JVM options every benchmark fork runs with; the same ones the {@code joule} launcher passes. */
+final class JvmFlags {
+    static final String VECTOR_MODULE = "--add-modules=jdk.incubator.vector";
+    /** JOCL and the OpenBLAS peer load JNI libraries. */
+    static final String NATIVE_ACCESS = "--enable-native-access=ALL-UNNAMED";
+    /** Keeps the next option from printing a line to standard output. */
+    static final String QUIET = "-XX:CompileCommand=quiet";
+    /**
+     * Inlines the vector math helpers (exp, log, tanh, sumLanes) into every kernel. When C2 leaves one
+     * out of line, each call boxes its vector arguments, which costs megabytes of garbage per training
+     * step, depending on the order in which methods get compiled.
+     */
+    static final String INLINE_VECTOR_HELPERS =
+            "-XX:CompileCommand=inline,dev.joule.engine.kernels.ElementwiseVector::*";
+
+    private JvmFlags() {}
+}
