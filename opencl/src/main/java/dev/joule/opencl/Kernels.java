@@ -169,10 +169,10 @@ final class Kernels {
     }
 
     /**
-     * The backward of {@link #linearAttentionForward}: dqkv (B, T, 3C) from dout (B, T, C); dpre is
-     * (B, H, T, T) scratch. For the gated form (logdecay not null) it also writes dz (B, T, H), the
-     * gradient of the gate logits z (B, T, H), using dlog (B, H, T) as scratch; otherwise dz, dlog and z
-     * may be null.
+     * The backward of {@link #linearAttentionForward}: dqkv (B, T, 3C) from dout (B, T, C), with dpre
+     * (B, H, T, T) as scratch. For the gated form (logdecay not null) it also writes dz (B, T, H), the
+     * gradient of the gate logits z (B, T, H), and uses dlog (B, H, T) as scratch. Ungated, dz, dlog and
+     * z may be null.
      */
     void linearAttentionBackward(cl_mem dqkv, cl_mem dpre, cl_mem att, cl_mem qkv, cl_mem dout, cl_mem logdecay,
                                  cl_mem z, cl_mem dz, cl_mem dlog, int batch, int t, int c, int heads, float scale) {

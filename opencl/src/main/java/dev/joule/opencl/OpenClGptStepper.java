@@ -47,8 +47,8 @@ final class OpenClGptStepper implements GptStepper {
                                cl_mem fcprojw, cl_mem fcprojb) {}
 
     /**
-     * One block's saved activations; gate (the gate logits, (B, T, H)) and logDecay (their running sums
-     * of log sigmoid, (B, H, T)) are null unless the energy is gated.
+     * One block's saved activations. Only the gated energy has gate, the gate logits (B, T, H), and
+     * logDecay, their running sums of log sigmoid (B, H, T); otherwise both are null.
      */
     private record LayerActs(cl_mem ln1, cl_mem ln1Mean, cl_mem ln1Rstd, cl_mem qkv, cl_mem att, cl_mem atty,
                              cl_mem gate, cl_mem logDecay, cl_mem xMid, cl_mem ln2, cl_mem ln2Mean, cl_mem ln2Rstd,
@@ -300,7 +300,7 @@ final class OpenClGptStepper implements GptStepper {
     }
 
     /**
-     * The backward of {@link #attentionForward}: writes dqkv from dy (the gradient of a.atty) and, gated,
+     * Runs the backward of {@link #attentionForward}: writes dqkv from dy (the gradient of a.atty) and, gated,
      * the gate's weight and bias gradients and the gate logit gradient (left in dgate for
      * {@link #gateInputBackward}).
      */

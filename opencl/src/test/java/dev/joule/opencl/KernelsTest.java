@@ -261,7 +261,7 @@ class KernelsTest {
         return out;
     }
 
-    /** A buffer of n NaNs, so that an element a kernel fails to write shows up in the comparison. */
+    /** Uploads n NaNs, so that an element a kernel fails to write shows up in the comparison. */
     private static cl_mem nans(int n) {
         float[] x = new float[n];
         java.util.Arrays.fill(x, Float.NaN);

@@ -106,7 +106,7 @@ final class LinearAttentionReference {
         return new Forward(out, att, logDecay);
     }
 
-    /** The gradients of sum(out * dy). */
+    /** Returns the gradients of sum(out * dy). */
     Backward backward(double[] qkv, double[] z, double[] dy) {
         double[] dqkv = new double[b * t * 3 * c];
         double[] dlogGate = new double[b * t * h];

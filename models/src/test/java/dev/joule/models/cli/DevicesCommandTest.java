@@ -38,7 +38,7 @@ class DevicesCommandTest {
     }
 
     @Test
-    void trainsTheGatedLinearEnergyWithNesterovOnOpenCl(@TempDir Path dir) {
+    void trainsGatedLinearOnOpenCl(@TempDir Path dir) {
         Path out = dir.resolve("run");
         CliTest.Outcome r = CliTest.run(CliTest.small("--device", "opencl", "--energy", "gated-linear", "--optimizer",
                 "nesterov", "--out", out.toString()));

@@ -84,9 +84,9 @@ class DeviceTrainerTest {
 
     /**
      * The gate of the gated-linear energy (weight (H, C), bias (H) per block) moves the loss little in 10
-     * steps, so its trained values are compared directly: each tensor's largest difference between the
-     * devices must be within REL of its largest change from the initial value, and that change must not be
-     * zero on the CPU (the gate trains).
+     * steps, so its trained values are compared directly. Each tensor's largest difference between the
+     * devices must be within REL of its largest change from the initial value. That change must not be
+     * zero on the CPU, so the gate does train.
      */
     private static void assertGatesMatch(GptConfig config, Map<String, Tensor> initial, Map<String, Tensor> cpuWeights,
                                          Map<String, Tensor> deviceWeights) {
@@ -144,7 +144,7 @@ class DeviceTrainerTest {
     @ParameterizedTest(name = "{0} + {1}")
     @CsvSource({"linear, gd", "linear, momentum", "linear, nesterov", "gated-linear, gd", "gated-linear, momentum",
         "gated-linear, nesterov"})
-    void tenStepsOfTheLinearEnergiesMatchTheCpuTrainer(String energy, String optimizer, @TempDir Path dir) {
+    void tenStepsOfLinearEnergiesMatchCpu(String energy, String optimizer, @TempDir Path dir) {
         assertTenStepsMatch(CONFIG.withEnergy(energy, optimizer), dir);
     }
 
@@ -227,7 +227,7 @@ class DeviceTrainerTest {
      * same gradients.
      */
     @Test
-    void gatedLinearBeyondOneChunkMatchesTheCpuAutograd() {
+    void gatedLinearGradientsBeyondOneChunk() {
         assertOneStepGradientsMatch(new GptConfig(256, ChunkedLinearAttention.CHUNK + 7, 2, 2, 16, 0f, "gated-linear",
                 "nesterov"));
     }
@@ -289,7 +289,7 @@ class DeviceTrainerTest {
 
     /** The checkpoint of a gated-linear run carries the gate weight and bias and their moments. */
     @Test
-    void gatedLinearCheckpointLoadsIntoTheCpuModelAndResumes(@TempDir Path dir) {
+    void gatedLinearCheckpointResumes(@TempDir Path dir) {
         assertCheckpointResumes(CONFIG.withEnergy("gated-linear", "gd"), dir);
     }
 
