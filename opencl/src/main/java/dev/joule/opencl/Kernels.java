@@ -151,6 +151,43 @@ final class Kernels {
                 scale);
     }
 
+    /** logdecay (B, H, T): the running sums over t of log sigmoid(z), z the gate logits (B, T, H). */
+    void gateLogDecay(cl_mem logdecay, cl_mem z, int batch, int t, int heads) {
+        elementwise("gate_log_decay", (long) batch * heads, logdecay, z, batch, t, heads);
+    }
+
+    /**
+     * Linear attention: att (B, H, T, T) = the causal scores scale q_i . k_j, times exp(L_i - L_j) when
+     * logdecay (B, H, T, from {@link #gateLogDecay}) is not null, and out (B, T, C) = att v.
+     */
+    void linearAttentionForward(cl_mem out, cl_mem att, cl_mem qkv, cl_mem logdecay, int batch, int t, int c,
+                                int heads, float scale) {
+        boolean gated = logdecay != null;
+        elementwise("linear_scores", (long) batch * heads * t, att, qkv, gated ? logdecay : qkv, gated ? 1 : 0,
+                batch, t, c, heads, scale);
+        elementwise("attention_values", (long) batch * t * c, out, att, qkv, batch, t, c, heads);
+    }
+
+    /**
+     * The backward of {@link #linearAttentionForward}: dqkv (B, T, 3C) from dout (B, T, C), with dpre
+     * (B, H, T, T) as scratch. For the gated form (logdecay not null) it also writes dz (B, T, H), the
+     * gradient of the gate logits z (B, T, H), and uses dlog (B, H, T) as scratch. Ungated, dz, dlog and
+     * z may be null.
+     */
+    void linearAttentionBackward(cl_mem dqkv, cl_mem dpre, cl_mem att, cl_mem qkv, cl_mem dout, cl_mem logdecay,
+                                 cl_mem z, cl_mem dz, cl_mem dlog, int batch, int t, int c, int heads, float scale) {
+        long rows = (long) batch * heads * t;
+        elementwise("linear_backward_scores", rows, dpre, qkv, dout, batch, t, c, heads);
+        if (logdecay != null) {
+            elementwise("gate_backward_decay", rows, dlog, dpre, att, batch, t, heads);
+            elementwise("gate_backward_logits", (long) batch * t * heads, dz, dlog, z, batch, t, heads);
+            elementwise("gate_scale_scores", rows * t, dpre, logdecay, batch, t, heads);
+        }
+        elementwise("attention_backward_q", (long) batch * t * c, dqkv, dpre, qkv, batch, t, c, heads, scale);
+        elementwise("attention_backward_kv", (long) batch * t * c, dqkv, dpre, att, qkv, dout, batch, t, c, heads,
+                scale);
+    }
+
     /** losses (rows) and, in place, probs from logits (rows, v); a target of -1 contributes nothing. */
     void crossEntropyForward(cl_mem losses, cl_mem logitsProbs, cl_mem targets, int rows, int v) {
         elementwise("crossentropy_forward", rows, losses, logitsProbs, targets, rows, v);

@@ -29,6 +29,11 @@ import org.jocl.cl_mem;
  * gradient and ln_1's input gradient, 2 C B T, and the partial sums of the mu gradient. The first block's
  * momentum_logit gets a zero gradient, as its mu multiplies a zero velocity; the CPU leaves it without a
  * gradient, which AdamW treats the same way (no decay applies to it).
+ *
+ * <p>The energy ({@link GptShape.Energy}) chooses the attention kernels: softmax (attention.cl), or the
+ * linear and gated-linear energies (linear_attention.cl), which keep the same (B, H, T, T) weights. The
+ * gated energy adds per block the gate logits and their running log-decay sums, 2 H B T floats, and
+ * scratch of 2 H B T for their gradients.
  */
 final class OpenClGptStepper implements GptStepper {
     private static final float LN_EPS = 1e-5f;
@@ -36,13 +41,18 @@ final class OpenClGptStepper implements GptStepper {
     private static final float BETA2 = 0.95f;
     private static final float ADAM_EPS = 1e-8f;
 
-    /** One block's parameter (or gradient) views. */
+    /** One block's parameter (or gradient) views; gatew and gateb are null unless the energy is gated. */
     private record LayerParams(cl_mem ln1w, cl_mem ln1b, cl_mem qkvw, cl_mem qkvb, cl_mem projw, cl_mem projb,
-                               cl_mem ln2w, cl_mem ln2b, cl_mem fcw, cl_mem fcb, cl_mem fcprojw, cl_mem fcprojb) {}
+                               cl_mem gatew, cl_mem gateb, cl_mem ln2w, cl_mem ln2b, cl_mem fcw, cl_mem fcb,
+                               cl_mem fcprojw, cl_mem fcprojb) {}
 
-    /** One block's saved activations. */
+    /**
+     * One block's saved activations. Only the gated energy has gate, the gate logits (B, T, H), and
+     * logDecay, their running sums of log sigmoid (B, H, T); otherwise both are null.
+     */
     private record LayerActs(cl_mem ln1, cl_mem ln1Mean, cl_mem ln1Rstd, cl_mem qkv, cl_mem att, cl_mem atty,
-                             cl_mem xMid, cl_mem ln2, cl_mem ln2Mean, cl_mem ln2Rstd, cl_mem fch, cl_mem fchGelu) {}
+                             cl_mem gate, cl_mem logDecay, cl_mem xMid, cl_mem ln2, cl_mem ln2Mean, cl_mem ln2Rstd,
+                             cl_mem fch, cl_mem fchGelu) {}
 
     private final OpenClDevice dev;
     private final Kernels k;
@@ -84,6 +94,10 @@ final class OpenClGptStepper implements GptStepper {
     private final cl_mem dqkv;
     private final cl_mem dpre;
     private final GptShape.AttentionStep attnStep;
+    private final GptShape.Energy energy;
+    /** Gradients of the gate logits (B, T, H) and of the log-decay sums (B, H, T); null unless gated. */
+    private final cl_mem dgate;
+    private final cl_mem dlogDecay;
     /** Per block l: the velocity it outputs (null without momentum). */
     private final cl_mem[] velocity;
     /** Per block l &gt; 0: ln_1's input x + mu m for Nesterov (null otherwise, and for block 0). */
@@ -177,12 +191,15 @@ final class OpenClGptStepper implements GptStepper {
         long n = (long) shape.batch() * shape.context();
         long c = shape.dim();
         long scores = (long) shape.batch() * shape.heads() * shape.context() * shape.context();
+        boolean gated = shape.energy().gated();
+        long gates = n * shape.heads();
         for (int l = 0; l < layers; l++) {
             lp[l] = layer(l, 0);
             lg[l] = layer(l, 1);
             String p = "layer " + l + " ";
             acts[l] = new LayerActs(floats(n * c, p + "ln_1"), floats(n, p + "ln_1 mean"), floats(n, p + "ln_1 rstd"),
                     floats(n * 3 * c, p + "qkv"), floats(scores, p + "attention weights"), floats(n * c, p + "attention"),
+                    gated ? floats(gates, p + "gate logits") : null, gated ? floats(gates, p + "log-decay sums") : null,
                     floats(n * c, p + "residual"), floats(n * c, p + "ln_2"), floats(n, p + "ln_2 mean"),
                     floats(n, p + "ln_2 rstd"), floats(n * 4 * c, p + "mlp_fc"), floats(n * 4 * c, p + "gelu"));
         }
@@ -204,6 +221,9 @@ final class OpenClGptStepper implements GptStepper {
         dqkv = floats(n * 3 * c, "qkv gradient");
         dpre = floats(scores, "attention score gradient");
         attnStep = shape.step();
+        energy = shape.energy();
+        dgate = gated ? floats(gates, "gate logit gradient") : null;
+        dlogDecay = gated ? floats(gates, "log-decay gradient") : null;
         velocity = new cl_mem[layers];
         lookahead = new cl_mem[layers];
         theta = new cl_mem[layers];
@@ -250,14 +270,62 @@ final class OpenClGptStepper implements GptStepper {
 
     private LayerParams layer(int l, int kind) {
         String p = "h" + l + ".";
+        boolean gated = shape.energy().gated();
         return new LayerParams(v(p + "ln_1.weight", kind), v(p + "ln_1.bias", kind), v(p + "attn.qkv.weight", kind),
                 v(p + "attn.qkv.bias", kind), v(p + "attn.proj.weight", kind), v(p + "attn.proj.bias", kind),
+                gated ? v(p + "attn.gate.weight", kind) : null, gated ? v(p + "attn.gate.bias", kind) : null,
                 v(p + "ln_2.weight", kind), v(p + "ln_2.bias", kind), v(p + "mlp_fc.weight", kind),
                 v(p + "mlp_fc.bias", kind), v(p + "mlp_proj.weight", kind), v(p + "mlp_proj.bias", kind));
     }
 
     private cl_mem v(String name, int kind) {
         return views.get(name)[kind];
+    }
+
+    /** Runs the attention of one block: a.atty from a.qkv (and, gated, the gate from a.ln1). */
+    private void attentionForward(LayerParams p, LayerActs a, int b) {
+        int t = shape.context();
+        int c = shape.dim();
+        int h = shape.heads();
+        switch (energy) {
+            case SOFTMAX -> k.attentionForward(a.atty(), a.att(), a.qkv(), b, t, c, h, scale);
+            case LINEAR -> k.linearAttentionForward(a.atty(), a.att(), a.qkv(), null, b, t, c, h, scale);
+            case GATED_LINEAR -> {
+                // z = ln_1 W_g^T + b_g (B, T, H), then L = running sums of log sigmoid(z) (B, H, T).
+                k.matmulForward(a.gate(), a.ln1(), p.gatew(), p.gateb(), b * t, c, h);
+                k.gateLogDecay(a.logDecay(), a.gate(), b, t, h);
+                k.linearAttentionForward(a.atty(), a.att(), a.qkv(), a.logDecay(), b, t, c, h, scale);
+            }
+        }
+    }
+
+    /**
+     * Runs the backward of {@link #attentionForward}: writes dqkv from dy (the gradient of a.atty) and, gated,
+     * the gate's weight and bias gradients and the gate logit gradient (left in dgate for
+     * {@link #gateInputBackward}).
+     */
+    private void attentionBackward(LayerParams g, LayerActs a, cl_mem dy, int b) {
+        int t = shape.context();
+        int c = shape.dim();
+        int h = shape.heads();
+        switch (energy) {
+            case SOFTMAX -> k.attentionBackward(dqkv, dpre, a.att(), a.qkv(), dy, b, t, c, h, scale);
+            case LINEAR -> k.linearAttentionBackward(dqkv, dpre, a.att(), a.qkv(), dy, null, null, null, null, b, t,
+                    c, h, scale);
+            case GATED_LINEAR -> {
+                k.linearAttentionBackward(dqkv, dpre, a.att(), a.qkv(), dy, a.logDecay(), a.gate(), dgate, dlogDecay,
+                        b, t, c, h, scale);
+                k.matmulBackwardWeight(g.gatew(), dgate, a.ln1(), b * t, c, h, false);
+                k.biasBackward(g.gateb(), dgate, b * t, h);
+            }
+        }
+    }
+
+    /** Gated energy: adds the gate's share dz W_g to dln1, the gradient of ln_1's output. */
+    private void gateInputBackward(LayerParams p, cl_mem dln1, int b) {
+        if (energy.gated()) {
+            k.matmulBackwardInput(dln1, dgate, p.gatew(), b * shape.context(), shape.dim(), shape.heads(), true);
+        }
     }
 
     /** Checks a batch and uploads it; returns B. */
@@ -306,7 +374,6 @@ final class OpenClGptStepper implements GptStepper {
     private void forward(int b) {
         int t = shape.context();
         int c = shape.dim();
-        int h = shape.heads();
         int n = b * t;
         k.encoderForward(x[0], tokens, wte, wpe, b, t, c);
         for (int l = 0; l < shape.layers(); l++) {
@@ -322,7 +389,7 @@ final class OpenClGptStepper implements GptStepper {
             }
             k.layerNormForward(a.ln1(), a.ln1Mean(), a.ln1Rstd(), lnIn, p.ln1w(), p.ln1b(), n, c, LN_EPS);
             k.matmulForward(a.qkv(), a.ln1(), p.qkvw(), p.qkvb(), n, c, 3 * c);
-            k.attentionForward(a.atty(), a.att(), a.qkv(), b, t, c, h, scale);
+            attentionForward(p, a, b);
             k.matmulForward(tmpC, a.atty(), p.projw(), p.projb(), n, c, c);
             if (attnStep.hasVelocity()) {
                 // velocity[l] = mu m + u (u in the first block), xMid = x + velocity[l].
@@ -350,7 +417,6 @@ final class OpenClGptStepper implements GptStepper {
     private void backward(int b) {
         int t = shape.context();
         int c = shape.dim();
-        int h = shape.heads();
         int v = shape.vocab();
         int n = b * t;
 
@@ -393,10 +459,11 @@ final class OpenClGptStepper implements GptStepper {
             k.matmulBackwardWeight(g.projw(), du, a.atty(), n, c, c, false);
             k.biasBackward(g.projb(), du, n, c);
             k.matmulBackwardInput(dC, du, p.projw(), n, c, c, false);
-            k.attentionBackward(dqkv, dpre, a.att(), a.qkv(), dC, b, t, c, h, scale);
+            attentionBackward(g, a, dC, b);
             k.matmulBackwardWeight(g.qkvw(), dqkv, a.ln1(), n, c, 3 * c, false);
             k.biasBackward(g.qkvb(), dqkv, n, 3 * c);
             k.matmulBackwardInput(dC, dqkv, p.qkvw(), n, c, 3 * c, false);
+            gateInputBackward(p, dC, b);
             k.layerNormBackwardParams(g.ln1w(), g.ln1b(), dC, lnIn, a.ln1Mean(), a.ln1Rstd(), n, c);
             if (dvel == null) {
                 k.layerNormBackwardInput(dres, dC, lnIn, a.ln1Mean(), a.ln1Rstd(), p.ln1w(), n, c, true);

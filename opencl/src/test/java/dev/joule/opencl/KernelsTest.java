@@ -245,6 +245,148 @@ class KernelsTest {
         }
     }
 
+    private static float[] floats(double[] x) {
+        float[] out = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            out[i] = (float) x[i];
+        }
+        return out;
+    }
+
+    private static double[] doubles(float[] x) {
+        double[] out = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            out[i] = x[i];
+        }
+        return out;
+    }
+
+    /** Uploads n NaNs, so that an element a kernel fails to write shows up in the comparison. */
+    private static cl_mem nans(int n) {
+        float[] x = new float[n];
+        java.util.Arrays.fill(x, Float.NaN);
+        return upload(dev, x);
+    }
+
+    /**
+     * Gate logits (B, T, H) around 1 (g about 0.7) with spread 2, and for T &gt; 4 one strongly closed
+     * (z = -20) and one wide open (z = 20) gate, so that the running log sums reach -20 and
+     * 1 / (1 + exp(z)) meets a large exp.
+     */
+    private static float[] gateLogits(int b, int t, int h) {
+        float[] z = randn(2f, b, t, h).addScalar(1f).toArray();
+        if (t > 4) {
+            z[2 * h] = -20f;
+            z[z.length - 1] = 20f;
+        }
+        return z;
+    }
+
+    /**
+     * The double-precision reference of the linear energies against central differences of its own
+     * forward (step 1e-5), so that the kernels below are compared with gradients that are known right.
+     * Tolerance 1e-6 of max(1, the largest gradient): the differences' truncation error is of order
+     * 1e-10 here.
+     */
+    @Test
+    void linearAttentionReferenceMatchesFiniteDifferences() {
+        int[][] cases = {{1, 5, 2, 6}, {2, 3, 3, 3}};
+        double eps = 1e-5;
+        for (int[] cs : cases) {
+            for (boolean gated : new boolean[] {false, true}) {
+                LinearAttentionReference ref = new LinearAttentionReference(cs[0], cs[1], cs[3], cs[2]);
+                String at = (gated ? "gated" : "linear") + " b=" + cs[0] + " t=" + cs[1] + " h=" + cs[2]
+                        + " c=" + cs[3];
+                double[] qkv = doubles(randn(1f, cs[0], cs[1], 3 * cs[3]).toArray());
+                double[] z = gated ? doubles(gateLogits(cs[0], cs[1], cs[2])) : null;
+                double[] dy = doubles(randn(1f, cs[0], cs[1], cs[3]).toArray());
+                LinearAttentionReference.Backward g = ref.backward(qkv, z, dy);
+                assertGradient(g.dqkv(), qkv, () -> ref.loss(qkv, z, dy), eps, "dqkv " + at);
+                if (gated) {
+                    assertGradient(g.dz(), z, () -> ref.loss(qkv, z, dy), eps, "dz " + at);
+                }
+            }
+        }
+    }
+
+    private static void assertGradient(double[] grad, double[] x, java.util.function.DoubleSupplier loss,
+                                       double eps, String what) {
+        double max = 1;
+        for (double v : grad) {
+            max = Math.max(max, Math.abs(v));
+        }
+        for (int i = 0; i < x.length; i++) {
+            double keep = x[i];
+            x[i] = keep + eps;
+            double up = loss.getAsDouble();
+            x[i] = keep - eps;
+            double down = loss.getAsDouble();
+            x[i] = keep;
+            double numeric = (up - down) / (2 * eps);
+            double err = Math.abs(numeric - grad[i]);
+            if (!(err <= 1e-6 * max)) {
+                fail(what + ": element " + i + " is " + grad[i] + ", central difference " + numeric);
+            }
+        }
+    }
+
+    /**
+     * Linear and gated linear attention (linear_attention.cl) against {@link LinearAttentionReference}:
+     * the log-decay sums, the stored weights (zero above the diagonal), the output, dqkv and the gate
+     * logit gradient dz, on odd sizes including T = 1, within TOL of the largest reference value as in
+     * the other kernels. Outputs start as NaN, so an element no kernel writes fails.
+     */
+    @Test
+    void linearAttentionForwardAndBackward() {
+        int[][] cases = {{1, 1, 1, 1}, {2, 7, 3, 9}, {1, 17, 2, 14}, {3, 5, 1, 3}, {2, 17, 3, 15}};
+        for (int[] cs : cases) {
+            for (boolean gated : new boolean[] {false, true}) {
+                int b = cs[0];
+                int t = cs[1];
+                int h = cs[2];
+                int c = cs[3];
+                String at = (gated ? "gated" : "linear") + " b=" + b + " t=" + t + " h=" + h + " c=" + c;
+                LinearAttentionReference ref = new LinearAttentionReference(b, t, c, h);
+                float[] qkv = randn(1f, b, t, 3 * c).toArray();
+                float[] z = gated ? gateLogits(b, t, h) : null;
+                float[] dy = randn(1f, b, t, c).toArray();
+                LinearAttentionReference.Forward f = ref.forward(doubles(qkv), gated ? doubles(z) : null);
+                LinearAttentionReference.Backward g = ref.backward(doubles(qkv), gated ? doubles(z) : null,
+                        doubles(dy));
+
+                cl_mem dqkvIn = upload(dev, qkv);
+                cl_mem dg = upload(dev, dy);
+                cl_mem dz = gated ? upload(dev, z) : null;
+                cl_mem logDecay = gated ? nans(b * h * t) : null;
+                cl_mem out = nans(b * t * c);
+                cl_mem att = nans(b * h * t * t);
+                if (gated) {
+                    k.gateLogDecay(logDecay, dz, b, t, h);
+                    assertClose(floats(f.logDecay()), download(dev, logDecay, b * h * t), "log-decay sums " + at);
+                }
+                k.linearAttentionForward(out, att, dqkvIn, logDecay, b, t, c, h, (float) ref.scale);
+                assertClose(floats(f.att()), download(dev, att, b * h * t * t), "weights " + at);
+                assertClose(floats(f.out()), download(dev, out, b * t * c), "output " + at);
+
+                cl_mem dpre = nans(b * h * t * t);
+                cl_mem dqkv = nans(b * t * 3 * c);
+                cl_mem dgate = gated ? nans(b * t * h) : null;
+                cl_mem dlog = gated ? nans(b * h * t) : null;
+                k.linearAttentionBackward(dqkv, dpre, att, dqkvIn, dg, logDecay, dz, dgate, dlog, b, t, c, h,
+                        (float) ref.scale);
+                assertClose(floats(g.dqkv()), download(dev, dqkv, b * t * 3 * c), "dqkv " + at);
+                if (gated) {
+                    assertClose(floats(g.dz()), download(dev, dgate, b * t * h), "gate logit gradient " + at);
+                }
+                for (cl_mem m : new cl_mem[] {dqkvIn, dg, dz, logDecay, out, att, dpre, dqkv, dgate, dlog}) {
+                    if (m != null) {
+                        dev.release(m);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void softmaxCrossEntropyForwardAndBackward() {
         for (int rows : ODD) {

@@ -29,9 +29,10 @@ import java.util.Map;
  * exactly as the CPU trainer writes them, so {@code joule sample}, {@code joule eval} and a CPU
  * {@code --resume} read them unchanged.
  *
- * <p>Supported recipes: the softmax energy with the gd optimizer (the standard Transformer) or with the
- * momentum or nesterov optimizer (mu learned per block), and no dropout; anything else is rejected with
- * an {@link InvalidInputException} naming what is supported.
+ * <p>Supported recipes: the softmax, linear or gated-linear energy, each with the gd, momentum or nesterov
+ * optimizer (mu learned per block), and no dropout; softmax with gd is the standard Transformer. Anything
+ * else (the Newton optimizers, dropout) is rejected with an {@link InvalidInputException} naming what is
+ * supported.
  */
 public final class DeviceTrainer implements AutoCloseable {
     /** A resolved {@code --device}: the CPU (provider null) or a backend and one of its devices. */
@@ -91,7 +92,7 @@ public final class DeviceTrainer implements AutoCloseable {
         return new Selection(device, provider, devices.get(spec.index()));
     }
 
-    /** The optimizers the device step implements with the softmax energy, and the step each one runs. */
+    /** The optimizers the device step implements, and the step each one runs. */
     private static final Map<String, GptShape.AttentionStep> DEVICE_OPTIMIZERS = Map.of(
             "gd", GptShape.AttentionStep.GD,
             "momentum", GptShape.AttentionStep.MOMENTUM,
@@ -100,17 +101,27 @@ public final class DeviceTrainer implements AutoCloseable {
     /** The supported optimizers in the order the messages list them. */
     private static final List<String> DEVICE_OPTIMIZER_NAMES = List.of("gd", "momentum", "nesterov");
 
+    /** The energies the device step implements, and the kernels each one runs. */
+    private static final Map<String, GptShape.Energy> DEVICE_ENERGIES = Map.of(
+            "softmax", GptShape.Energy.SOFTMAX,
+            "linear", GptShape.Energy.LINEAR,
+            "gated-linear", GptShape.Energy.GATED_LINEAR);
+
+    /** The supported energies in the order the messages list them. */
+    private static final List<String> DEVICE_ENERGY_NAMES = List.of("softmax", "linear", "gated-linear");
+
     /**
-     * Checks that the device step implements this architecture: the softmax energy with the gd, momentum or
-     * nesterov optimizer, no dropout.
+     * Checks that the device step implements this architecture: the softmax, linear or gated-linear energy
+     * with the gd, momentum or nesterov optimizer, no dropout.
      *
      * @throws InvalidInputException naming what is supported
      */
     public static void checkSupported(GptConfig config) {
-        if (!GptConfig.DEFAULT_ENERGY.equals(config.energy()) || !DEVICE_OPTIMIZERS.containsKey(config.optimizer())) {
-            throw new InvalidInputException("--device opencl trains only --energy softmax with --optimizer "
-                    + String.join(", ", DEVICE_OPTIMIZER_NAMES) + " (gd is the standard Transformer), got --energy "
-                    + config.energy() + " --optimizer " + config.optimizer() + "; use one of those or --device cpu");
+        if (!DEVICE_ENERGIES.containsKey(config.energy()) || !DEVICE_OPTIMIZERS.containsKey(config.optimizer())) {
+            throw new InvalidInputException("--device opencl trains --energy " + String.join(", ", DEVICE_ENERGY_NAMES)
+                    + " with --optimizer " + String.join(", ", DEVICE_OPTIMIZER_NAMES) + " (softmax with gd is the"
+                    + " standard Transformer), got --energy " + config.energy() + " --optimizer " + config.optimizer()
+                    + "; use one of those or --device cpu");
         }
         if (config.dropout() != 0f) {
             throw new InvalidInputException("--device opencl has no dropout kernel, got dropout " + config.dropout()
@@ -147,9 +158,9 @@ public final class DeviceTrainer implements AutoCloseable {
     }
 
     static GptShape shapeOf(GptConfig c, int batch) {
-        // checkSupported has run, so the device supports the optimizer.
+        // checkSupported has run, so the device supports the energy and the optimizer.
         return new GptShape(c.vocab(), c.context(), c.layers(), c.heads(), c.dim(), batch,
-                DEVICE_OPTIMIZERS.get(c.optimizer()));
+                DEVICE_OPTIMIZERS.get(c.optimizer()), DEVICE_ENERGIES.get(c.energy()));
     }
 
     /**

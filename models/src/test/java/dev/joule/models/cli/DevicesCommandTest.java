@@ -38,6 +38,15 @@ class DevicesCommandTest {
     }
 
     @Test
+    void trainsGatedLinearOnOpenCl(@TempDir Path dir) {
+        Path out = dir.resolve("run");
+        CliTest.Outcome r = CliTest.run(CliTest.small("--device", "opencl", "--energy", "gated-linear", "--optimizer",
+                "nesterov", "--out", out.toString()));
+        assertEquals(Main.EXIT_OK, r.code(), r.out() + r.err());
+        assertTrue(Files.isRegularFile(out.resolve(RunDirectory.MODEL)));
+    }
+
+    @Test
     void missingDeviceIndexIsInvalidInput() {
         CliTest.Outcome r = CliTest.run(CliTest.small("--device", "opencl:99"));
         assertEquals(Main.EXIT_USAGE, r.code(), r.out() + r.err());
@@ -47,10 +56,10 @@ class DevicesCommandTest {
 
     @Test
     void unsupportedRecipeOnOpenClIsInvalidInput() {
-        CliTest.Outcome r = CliTest.run(CliTest.small("--device", "opencl", "--energy", "linear"));
+        CliTest.Outcome r = CliTest.run(CliTest.small("--device", "opencl", "--optimizer", "newton"));
         assertEquals(Main.EXIT_USAGE, r.code(), r.out() + r.err());
-        assertTrue(r.err().contains("softmax"), r.err());
-        assertTrue(r.err().contains("gd"), r.err());
+        assertTrue(r.err().contains("gated-linear"), r.err());
+        assertTrue(r.err().contains("nesterov"), r.err());
     }
 
     @Test

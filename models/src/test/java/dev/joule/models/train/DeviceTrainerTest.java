@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.joule.engine.Tensor;
+import dev.joule.layers.ChunkedLinearAttention;
 import dev.joule.models.InvalidInputException;
 import dev.joule.models.RealText;
 import dev.joule.models.data.ByteTokenizer;
@@ -19,6 +20,8 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The OpenCL trainer against the CPU trainer: same seed, initialization and batches, so the losses must
@@ -27,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>Tolerance: 1e-3 relative on every train and validation loss and gradient norm of a 10-step run.
  * Both run in float32 but sum in different orders, so the weights drift apart slightly. On pocl the
  * losses agree to about 1e-7 relative, and 1e-3 leaves room for GPUs whose exp and tanh differ more.
- * The same bound holds for the momentum and nesterov optimizers, whose runs agree as closely on pocl.
+ * The same bound holds for the momentum and nesterov optimizers, whose runs agree as closely on pocl,
+ * and for the linear and gated-linear energies with each of the three optimizers.
  */
 class DeviceTrainerTest {
     private static final double REL = 1e-3;
@@ -78,6 +82,38 @@ class DeviceTrainerTest {
         }
     }
 
+    /**
+     * The gate of the gated-linear energy (weight (H, C), bias (H) per block) moves the loss little in 10
+     * steps, so its trained values are compared directly. Each tensor's largest difference between the
+     * devices must be within REL of its largest change from the initial value. That change must not be
+     * zero on the CPU, so the gate does train.
+     */
+    private static void assertGatesMatch(GptConfig config, Map<String, Tensor> initial, Map<String, Tensor> cpuWeights,
+                                         Map<String, Tensor> deviceWeights) {
+        if (!"gated-linear".equals(config.energy())) {
+            return;
+        }
+        for (int l = 0; l < config.layers(); l++) {
+            for (String part : List.of("weight", "bias")) {
+                String name = "h" + l + ".attn.gate." + part;
+                float[] start = initial.get(name).toArray();
+                float[] c = cpuWeights.get(name).toArray();
+                float[] d = deviceWeights.get(name).toArray();
+                double change = 0;
+                double diff = 0;
+                for (int i = 0; i < c.length; i++) {
+                    change = Math.max(change, Math.abs(c[i] - start[i]));
+                    diff = Math.max(diff, Math.abs(c[i] - d[i]));
+                }
+                System.out.printf("  %s: largest change %.3g, largest cpu-opencl difference %.3g%n", name, change,
+                        diff);
+                assertTrue(change > 1e-4, name + " did not train on the cpu: largest change " + change);
+                assertTrue(diff <= REL * change, name + " differs by " + diff + " between the cpu and opencl, where"
+                        + " training changed it by at most " + change);
+            }
+        }
+    }
+
     private static double rel(double expected, double actual) {
         return Math.abs(expected - actual) / Math.max(1e-12, Math.abs(expected));
     }
@@ -104,6 +140,14 @@ class DeviceTrainerTest {
         assertTenStepsMatch(CONFIG.withEnergy("softmax", "nesterov"), dir);
     }
 
+    /** The linear and gated-linear energies with each optimizer the device implements. */
+    @ParameterizedTest(name = "{0} + {1}")
+    @CsvSource({"linear, gd", "linear, momentum", "linear, nesterov", "gated-linear, gd", "gated-linear, momentum",
+        "gated-linear, nesterov"})
+    void tenStepsOfLinearEnergiesMatchCpu(String energy, String optimizer, @TempDir Path dir) {
+        assertTenStepsMatch(CONFIG.withEnergy(energy, optimizer), dir);
+    }
+
     /** Three blocks, so that a velocity passes through a middle block in both directions. */
     @Test
     void threeBlocksWithNesterovMatchTheCpuTrainer(@TempDir Path dir) {
@@ -113,6 +157,8 @@ class DeviceTrainerTest {
     private static void assertTenStepsMatch(GptConfig config, Path dir) {
         Dataset data = Dataset.split(TOKENS, 0.1, config.context());
         Trainer cpu = new Trainer(config, settings(10, 5), data, new RunDirectory(dir.resolve("cpu")));
+        Map<String, Tensor> initial = new java.util.LinkedHashMap<>();
+        cpu.model().stateDict().forEach((name, t) -> initial.put(name, Tensor.of(t.toArray(), t.shape())));
         Trainer.Result rc = cpu.train(new Trainer.Listener() {});
         Trainer.Result rd;
         Map<String, Tensor> deviceWeights;
@@ -123,6 +169,7 @@ class DeviceTrainerTest {
             deviceWeights = device.model().stateDict();
         }
         assertMomentumCoefficientsMatch(config, cpu.model().stateDict(), deviceWeights);
+        assertGatesMatch(config, initial, cpu.model().stateDict(), deviceWeights);
 
         List<StepMetrics> mc = Trainer.readMetrics(dir.resolve("cpu").resolve(RunDirectory.METRICS));
         List<StepMetrics> md = Trainer.readMetrics(dir.resolve("opencl").resolve(RunDirectory.METRICS));
@@ -162,64 +209,88 @@ class DeviceTrainerTest {
      * Every gradient of one step on the device against the CPU autograd on the same batch, for each
      * supported optimizer, within REL of the largest magnitude of that tensor's gradient. AdamW is
      * invariant to the scale of a gradient, so a wrong factor in a small gradient (such as the one of
-     * mu) would hardly show in the losses, while this test detects it. The coefficients start away from the
-     * default sigmoid(0) so that the whole chain rule through mu is exercised.
+     * mu or of the gate) would hardly show in the losses, while this test detects it. The coefficients start
+     * away from the default sigmoid(0) so that the whole chain rule through mu is exercised. It runs every
+     * supported energy and optimizer.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"softmax", "linear", "gated-linear"})
+    void gradientsOfOneStepMatchTheCpuAutograd(String energy) {
+        for (String optimizer : List.of("gd", "momentum", "nesterov")) {
+            assertOneStepGradientsMatch(new GptConfig(256, 16, 3, 2, 32, 0f, energy, optimizer));
+        }
+    }
+
+    /**
+     * Beyond T = 64 the CPU computes the linear energies in chunks of {@link ChunkedLinearAttention#CHUNK}
+     * positions with a carried state, while the device keeps the whole (T, T) matrix; both must give the
+     * same gradients.
      */
     @Test
-    void gradientsOfOneStepMatchTheCpuAutograd() {
-        Dataset data = Dataset.split(TOKENS, 0.1, CONFIG.context());
-        for (String optimizer : List.of("gd", "momentum", "nesterov")) {
-            GptConfig config = new GptConfig(256, 16, 3, 2, 32, 0f, "softmax", optimizer);
-            Gpt model = new Gpt(config, 99L);
-            for (int l = 0; l < config.layers(); l++) {
-                Tensor theta = model.stateDict().get("h" + l + ".attn.momentum_logit");
-                if (theta != null) {
-                    theta.copyFrom(Tensor.full(0.7f * l - 0.4f, 1));
-                }
+    void gatedLinearGradientsBeyondOneChunk() {
+        assertOneStepGradientsMatch(new GptConfig(256, ChunkedLinearAttention.CHUNK + 7, 2, 2, 16, 0f, "gated-linear",
+                "nesterov"));
+    }
+
+    private static void assertOneStepGradientsMatch(GptConfig config) {
+        Dataset data = Dataset.split(TOKENS, 0.1, config.context());
+        Gpt model = new Gpt(config, 99L);
+        for (int l = 0; l < config.layers(); l++) {
+            Tensor theta = model.stateDict().get("h" + l + ".attn.momentum_logit");
+            if (theta != null) {
+                theta.copyFrom(Tensor.full(0.7f * l - 0.4f, 1));
             }
-            int b = 2;
-            Dataset.Batch batch = data.trainBatch(7L, 0, b);
-            Map<String, float[]> device;
-            float deviceLoss;
-            try (dev.joule.engine.device.Device d = opencl.provider().open(opencl.info().index());
-                 dev.joule.engine.device.GptStepper stepper = d.gptStepper(DeviceTrainer.shapeOf(config, b),
-                         DeviceTrainer.hostWeights(model))) {
-                // lr = 0 and no clipping: the step only computes the gradients.
-                deviceLoss = stepper.step(batch.inputs(), batch.targets(), 0f, 0f, 0f, 1);
-                device = stepper.readGradients();
-            }
-            Tensor loss = model.loss(batch.inputs(), batch.targets(), b, config.context(), 0L);
-            loss.backward();
-            assertRelClose(loss.item(), deviceLoss, optimizer + " loss");
-            double worst = 0;
-            for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
-                Tensor grad = e.getValue().grad();
-                float[] expected = grad == null ? new float[e.getValue().numel()] : grad.toArray();
-                float[] actual = device.get(e.getKey());
-                assertNotNull(actual, "device gradient of " + e.getKey());
-                assertEquals(expected.length, actual.length, e.getKey());
-                double largest = 0;
-                double err = 0;
-                for (int i = 0; i < expected.length; i++) {
-                    largest = Math.max(largest, Math.abs(expected[i]));
-                    err = Math.max(err, Math.abs(expected[i] - actual[i]));
-                }
-                if (e.getKey().endsWith("momentum_logit") && !e.getKey().startsWith("h0.")) {
-                    assertTrue(largest > 0, "the CPU gives " + e.getKey() + " no gradient");
-                }
-                double relErr = largest == 0 ? err : err / largest;
-                worst = Math.max(worst, relErr);
-                assertTrue(relErr <= REL, optimizer + ": gradient of " + e.getKey() + " differs by " + err
-                        + " where its largest magnitude is " + largest);
-            }
-            System.out.printf("%s: largest gradient difference relative to the tensor's largest magnitude %.3g%n",
-                    optimizer, worst);
         }
+        int b = 2;
+        Dataset.Batch batch = data.trainBatch(7L, 0, b);
+        Map<String, float[]> device;
+        float deviceLoss;
+        try (dev.joule.engine.device.Device d = opencl.provider().open(opencl.info().index());
+             dev.joule.engine.device.GptStepper stepper = d.gptStepper(DeviceTrainer.shapeOf(config, b),
+                     DeviceTrainer.hostWeights(model))) {
+            // lr = 0 and no clipping: the step only computes the gradients.
+            deviceLoss = stepper.step(batch.inputs(), batch.targets(), 0f, 0f, 0f, 1);
+            device = stepper.readGradients();
+        }
+        Tensor loss = model.loss(batch.inputs(), batch.targets(), b, config.context(), 0L);
+        loss.backward();
+        String recipe = config.energy() + " + " + config.optimizer() + ", T = " + config.context();
+        assertRelClose(loss.item(), deviceLoss, recipe + " loss");
+        double worst = 0;
+        for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
+            Tensor grad = e.getValue().grad();
+            float[] expected = grad == null ? new float[e.getValue().numel()] : grad.toArray();
+            float[] actual = device.get(e.getKey());
+            assertNotNull(actual, "device gradient of " + e.getKey());
+            assertEquals(expected.length, actual.length, e.getKey());
+            double largest = 0;
+            double err = 0;
+            for (int i = 0; i < expected.length; i++) {
+                largest = Math.max(largest, Math.abs(expected[i]));
+                err = Math.max(err, Math.abs(expected[i] - actual[i]));
+            }
+            if (e.getKey().endsWith("momentum_logit") && !e.getKey().startsWith("h0.")
+                    || e.getKey().contains(".attn.gate.")) {
+                assertTrue(largest > 0, "the CPU gives " + e.getKey() + " no gradient");
+            }
+            double relErr = largest == 0 ? err : err / largest;
+            worst = Math.max(worst, relErr);
+            assertTrue(relErr <= REL, recipe + ": gradient of " + e.getKey() + " differs by " + err
+                    + " where its largest magnitude is " + largest);
+        }
+        System.out.printf("%s: largest gradient difference relative to the tensor's largest magnitude %.3g%n",
+                recipe, worst);
     }
 
     @Test
     void checkpointLoadsIntoTheCpuModelAndResumes(@TempDir Path dir) {
         assertCheckpointResumes(CONFIG, dir);
+    }
+
+    /** The checkpoint of a gated-linear run carries the gate weight and bias and their moments. */
+    @Test
+    void gatedLinearCheckpointResumes(@TempDir Path dir) {
+        assertCheckpointResumes(CONFIG.withEnergy("gated-linear", "gd"), dir);
     }
 
     /** The checkpoint of a momentum run carries momentum_logit and its moments, on both devices. */
@@ -275,16 +346,17 @@ class DeviceTrainerTest {
     @Test
     void rejectsRecipesWithoutDeviceKernels(@TempDir Path dir) {
         Dataset data = Dataset.split(TOKENS, 0.1, CONFIG.context());
-        InvalidInputException e = assertThrows(InvalidInputException.class, () -> new DeviceTrainer(
-                CONFIG.withEnergy("linear", "gd"), settings(2, 2), data, new RunDirectory(dir), opencl));
-        assertTrue(e.getMessage().contains("softmax"), e.getMessage());
-        assertTrue(e.getMessage().contains("gd"), e.getMessage());
-        assertThrows(InvalidInputException.class, () -> new DeviceTrainer(CONFIG.withDropout(0.1f), settings(2, 2),
-                data, new RunDirectory(dir), opencl));
-        InvalidInputException newton = assertThrows(InvalidInputException.class, () -> new DeviceTrainer(
-                CONFIG.withEnergy("softmax", "newton"), settings(2, 2), data, new RunDirectory(dir), opencl));
-        assertTrue(newton.getMessage().contains("momentum"), newton.getMessage());
-        assertTrue(newton.getMessage().contains("nesterov"), newton.getMessage());
+        for (String newtonStep : List.of("newton", "newton-diag", "newton-neumann")) {
+            InvalidInputException e = assertThrows(InvalidInputException.class, () -> new DeviceTrainer(
+                    CONFIG.withEnergy("softmax", newtonStep), settings(2, 2), data, new RunDirectory(dir), opencl));
+            for (String named : List.of("softmax", "linear", "gated-linear", "gd", "momentum", "nesterov")) {
+                assertTrue(e.getMessage().contains(named), newtonStep + ": " + e.getMessage());
+            }
+        }
+        InvalidInputException dropout = assertThrows(InvalidInputException.class, () -> new DeviceTrainer(
+                CONFIG.withEnergy("gated-linear", "gd").withDropout(0.1f), settings(2, 2), data,
+                new RunDirectory(dir), opencl));
+        assertTrue(dropout.getMessage().contains("dropout"), dropout.getMessage());
     }
 
     @Test
