@@ -151,6 +151,53 @@ final class Kernels {
                 scale);
     }
 
+    /**
+     * The newton-diag attention step (see newton.cl): att (B, H, T, T) the causal softmax weights, o and
+     * var (B, T, C) the mean and variance of the values under them, which the backward reads, and out
+     * (B, T, C) = o / (1 - var + tr C) per head.
+     */
+    void newtonDiagForward(cl_mem out, cl_mem att, cl_mem o, cl_mem var, cl_mem qkv, int batch, int t, int c,
+                           int heads, float scale) {
+        int n = batch * t * c;
+        elementwise("attention_softmax", (long) batch * heads * t, att, qkv, batch, t, c, heads, scale);
+        elementwise("moment_values", n, o, var, att, qkv, batch, t, c, heads);
+        elementwise("newton_diag_step", n, out, o, var, n, c, heads);
+    }
+
+    /**
+     * The backward of {@link #newtonDiagForward}: dqkv (B, T, 3C) from dout (B, T, C). go and gvar
+     * (B, T, C) and dpre (B, H, T, T) are scratch.
+     */
+    void newtonDiagBackward(cl_mem dqkv, cl_mem dpre, cl_mem go, cl_mem gvar, cl_mem att, cl_mem qkv, cl_mem o,
+                            cl_mem var, cl_mem dout, int batch, int t, int c, int heads, float scale) {
+        int n = batch * t * c;
+        elementwise("newton_diag_backward", n, go, gvar, dout, o, var, n, c, heads);
+        momentBackward(dqkv, dpre, null, null, att, qkv, go, null, null, gvar, batch, t, c, heads, scale);
+    }
+
+    /**
+     * The shared part of the Newton backward (newton.cl): dqkv (B, T, 3C) from go = dL/do and
+     * dL/dM = (a b^T + b a^T) / 2 + diag(cd) per query and head, all (B, T, C). a and b (null for none)
+     * come together and need alpha and beta (B, H, T, T) scratch; cd may be null. dpre (B, H, T, T) is
+     * scratch.
+     */
+    void momentBackward(cl_mem dqkv, cl_mem dpre, cl_mem alpha, cl_mem beta, cl_mem att, cl_mem qkv, cl_mem go,
+                        cl_mem a, cl_mem b, cl_mem cd, int batch, int t, int c, int heads, float scale) {
+        int hasAb = a != null ? 1 : 0;
+        int hasC = cd != null ? 1 : 0;
+        // Kernels do not read the buffers their flags leave out; any valid buffer fills the slot.
+        cl_mem al = alpha != null ? alpha : dpre;
+        cl_mem be = beta != null ? beta : dpre;
+        cl_mem aa = a != null ? a : go;
+        cl_mem bb = b != null ? b : go;
+        cl_mem cc = cd != null ? cd : go;
+        elementwise("moment_backward_scores", (long) batch * heads * t, dpre, al, be, att, qkv, go, aa, bb, cc,
+                hasAb, hasC, batch, t, c, heads);
+        elementwise("attention_backward_q", (long) batch * t * c, dqkv, dpre, qkv, batch, t, c, heads, scale);
+        elementwise("moment_backward_kv", (long) batch * t * c, dqkv, dpre, al, be, att, qkv, go, aa, bb, cc, hasAb,
+                hasC, batch, t, c, heads, scale);
+    }
+
     /** losses (rows) and, in place, probs from logits (rows, v); a target of -1 contributes nothing. */
     void crossEntropyForward(cl_mem losses, cl_mem logitsProbs, cl_mem targets, int rows, int v) {
         elementwise("crossentropy_forward", rows, losses, logitsProbs, targets, rows, v);

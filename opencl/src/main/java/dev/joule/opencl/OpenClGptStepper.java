@@ -40,9 +40,14 @@ final class OpenClGptStepper implements GptStepper {
     private record LayerParams(cl_mem ln1w, cl_mem ln1b, cl_mem qkvw, cl_mem qkvb, cl_mem projw, cl_mem projb,
                                cl_mem ln2w, cl_mem ln2b, cl_mem fcw, cl_mem fcb, cl_mem fcprojw, cl_mem fcprojb) {}
 
-    /** One block's saved activations. */
+    /**
+     * One block's saved activations. For the Newton steps atty is the step delta, o the attention output
+     * p v it started from, and var (newton-diag only) the variance of the values under p; both are null
+     * where the step does not keep them.
+     */
     private record LayerActs(cl_mem ln1, cl_mem ln1Mean, cl_mem ln1Rstd, cl_mem qkv, cl_mem att, cl_mem atty,
-                             cl_mem xMid, cl_mem ln2, cl_mem ln2Mean, cl_mem ln2Rstd, cl_mem fch, cl_mem fchGelu) {}
+                             cl_mem xMid, cl_mem ln2, cl_mem ln2Mean, cl_mem ln2Rstd, cl_mem fch, cl_mem fchGelu,
+                             cl_mem o, cl_mem var) {}
 
     private final OpenClDevice dev;
     private final Kernels k;
@@ -84,6 +89,9 @@ final class OpenClGptStepper implements GptStepper {
     private final cl_mem dqkv;
     private final cl_mem dpre;
     private final GptShape.AttentionStep attnStep;
+    /** Newton scratch (B, T, C): dL/do, and the vectors of dL/dM; null for the other steps. */
+    private final cl_mem ngo;
+    private final cl_mem nvec;
     /** Per block l: the velocity it outputs (null without momentum). */
     private final cl_mem[] velocity;
     /** Per block l &gt; 0: ln_1's input x + mu m for Nesterov (null otherwise, and for block 0). */
@@ -177,14 +185,19 @@ final class OpenClGptStepper implements GptStepper {
         long n = (long) shape.batch() * shape.context();
         long c = shape.dim();
         long scores = (long) shape.batch() * shape.heads() * shape.context() * shape.context();
+        attnStep = shape.step();
+        boolean newton = isNewton(attnStep);
         for (int l = 0; l < layers; l++) {
             lp[l] = layer(l, 0);
             lg[l] = layer(l, 1);
             String p = "layer " + l + " ";
+            cl_mem o = newton ? floats(n * c, p + "attention output before the Newton step") : null;
+            cl_mem var = attnStep == GptShape.AttentionStep.NEWTON_DIAG ? floats(n * c, p + "value variance") : null;
             acts[l] = new LayerActs(floats(n * c, p + "ln_1"), floats(n, p + "ln_1 mean"), floats(n, p + "ln_1 rstd"),
                     floats(n * 3 * c, p + "qkv"), floats(scores, p + "attention weights"), floats(n * c, p + "attention"),
                     floats(n * c, p + "residual"), floats(n * c, p + "ln_2"), floats(n, p + "ln_2 mean"),
-                    floats(n, p + "ln_2 rstd"), floats(n * 4 * c, p + "mlp_fc"), floats(n * 4 * c, p + "gelu"));
+                    floats(n, p + "ln_2 rstd"), floats(n * 4 * c, p + "mlp_fc"), floats(n * 4 * c, p + "gelu"), o,
+                    var);
         }
         x = new cl_mem[layers + 1];
         for (int l = 0; l <= layers; l++) {
@@ -203,7 +216,13 @@ final class OpenClGptStepper implements GptStepper {
         d4C = floats(n * 4 * c, "gradient scratch (B, T, 4C)");
         dqkv = floats(n * 3 * c, "qkv gradient");
         dpre = floats(scores, "attention score gradient");
-        attnStep = shape.step();
+        if (newton) {
+            ngo = floats(n * c, "Newton gradient of o");
+            nvec = floats(n * c, "Newton gradient of the second moment");
+        } else {
+            ngo = null;
+            nvec = null;
+        }
         velocity = new cl_mem[layers];
         lookahead = new cl_mem[layers];
         theta = new cl_mem[layers];
@@ -234,6 +253,11 @@ final class OpenClGptStepper implements GptStepper {
         dev.finish("the upload of the weights");
         this.owned = dev.buffersSince(mark);
         this.ownedBytes = dev.allocatedBytes() - bytesAtStart;
+    }
+
+    private static boolean isNewton(GptShape.AttentionStep step) {
+        return step == GptShape.AttentionStep.NEWTON || step == GptShape.AttentionStep.NEWTON_DIAG
+                || step == GptShape.AttentionStep.NEWTON_NEUMANN;
     }
 
     private static long numel(int[] s) {
@@ -306,7 +330,6 @@ final class OpenClGptStepper implements GptStepper {
     private void forward(int b) {
         int t = shape.context();
         int c = shape.dim();
-        int h = shape.heads();
         int n = b * t;
         k.encoderForward(x[0], tokens, wte, wpe, b, t, c);
         for (int l = 0; l < shape.layers(); l++) {
@@ -322,7 +345,7 @@ final class OpenClGptStepper implements GptStepper {
             }
             k.layerNormForward(a.ln1(), a.ln1Mean(), a.ln1Rstd(), lnIn, p.ln1w(), p.ln1b(), n, c, LN_EPS);
             k.matmulForward(a.qkv(), a.ln1(), p.qkvw(), p.qkvb(), n, c, 3 * c);
-            k.attentionForward(a.atty(), a.att(), a.qkv(), b, t, c, h, scale);
+            attentionForward(a, b);
             k.matmulForward(tmpC, a.atty(), p.projw(), p.projb(), n, c, c);
             if (attnStep.hasVelocity()) {
                 // velocity[l] = mu m + u (u in the first block), xMid = x + velocity[l].
@@ -347,10 +370,34 @@ final class OpenClGptStepper implements GptStepper {
         k.meanLoss(result, 1, losses, n, Math.max(1, counted));
     }
 
-    private void backward(int b) {
+    /** The attention of one block: a.atty from a.qkv, by the block's step. */
+    private void attentionForward(LayerActs a, int b) {
         int t = shape.context();
         int c = shape.dim();
         int h = shape.heads();
+        switch (attnStep) {
+            case GD, MOMENTUM, NESTEROV -> k.attentionForward(a.atty(), a.att(), a.qkv(), b, t, c, h, scale);
+            case NEWTON_DIAG -> k.newtonDiagForward(a.atty(), a.att(), a.o(), a.var(), a.qkv(), b, t, c, h, scale);
+            default -> throw new IllegalStateException("no device kernels for the attention step " + attnStep);
+        }
+    }
+
+    /** The backward of {@link #attentionForward}: dqkv from dC, the gradient of a.atty. */
+    private void attentionBackward(LayerActs a, int b) {
+        int t = shape.context();
+        int c = shape.dim();
+        int h = shape.heads();
+        switch (attnStep) {
+            case GD, MOMENTUM, NESTEROV -> k.attentionBackward(dqkv, dpre, a.att(), a.qkv(), dC, b, t, c, h, scale);
+            case NEWTON_DIAG -> k.newtonDiagBackward(dqkv, dpre, ngo, nvec, a.att(), a.qkv(), a.o(), a.var(), dC, b, t,
+                    c, h, scale);
+            default -> throw new IllegalStateException("no device kernels for the attention step " + attnStep);
+        }
+    }
+
+    private void backward(int b) {
+        int t = shape.context();
+        int c = shape.dim();
         int v = shape.vocab();
         int n = b * t;
 
@@ -393,7 +440,7 @@ final class OpenClGptStepper implements GptStepper {
             k.matmulBackwardWeight(g.projw(), du, a.atty(), n, c, c, false);
             k.biasBackward(g.projb(), du, n, c);
             k.matmulBackwardInput(dC, du, p.projw(), n, c, c, false);
-            k.attentionBackward(dqkv, dpre, a.att(), a.qkv(), dC, b, t, c, h, scale);
+            attentionBackward(a, b);
             k.matmulBackwardWeight(g.qkvw(), dqkv, a.ln1(), n, c, 3 * c, false);
             k.biasBackward(g.qkvb(), dqkv, n, 3 * c);
             k.matmulBackwardInput(dC, dqkv, p.qkvw(), n, c, 3 * c, false);

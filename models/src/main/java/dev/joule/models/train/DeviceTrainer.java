@@ -95,14 +95,15 @@ public final class DeviceTrainer implements AutoCloseable {
     private static final Map<String, GptShape.AttentionStep> DEVICE_OPTIMIZERS = Map.of(
             "gd", GptShape.AttentionStep.GD,
             "momentum", GptShape.AttentionStep.MOMENTUM,
-            "nesterov", GptShape.AttentionStep.NESTEROV);
+            "nesterov", GptShape.AttentionStep.NESTEROV,
+            "newton-diag", GptShape.AttentionStep.NEWTON_DIAG);
 
     /** The supported optimizers in the order the messages list them. */
-    private static final List<String> DEVICE_OPTIMIZER_NAMES = List.of("gd", "momentum", "nesterov");
+    private static final List<String> DEVICE_OPTIMIZER_NAMES = List.of("gd", "momentum", "nesterov", "newton-diag");
 
     /**
-     * Checks that the device step implements this architecture: the softmax energy with the gd, momentum or
-     * nesterov optimizer, no dropout.
+     * Checks that the device step implements this architecture: the softmax energy with the gd, momentum,
+     * nesterov or newton-diag optimizer, no dropout.
      *
      * @throws InvalidInputException naming what is supported
      */

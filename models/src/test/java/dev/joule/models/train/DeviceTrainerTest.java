@@ -110,6 +110,12 @@ class DeviceTrainerTest {
         assertTenStepsMatch(new GptConfig(256, 16, 3, 2, 32, 0f, "softmax", "nesterov"), dir);
     }
 
+    /** newton-diag: attention with values [v, v * v] and the damped diagonal step per query. */
+    @Test
+    void tenStepsWithNewtonDiagMatchTheCpuTrainer(@TempDir Path dir) {
+        assertTenStepsMatch(CONFIG.withEnergy("softmax", "newton-diag"), dir);
+    }
+
     private static void assertTenStepsMatch(GptConfig config, Path dir) {
         Dataset data = Dataset.split(TOKENS, 0.1, config.context());
         Trainer cpu = new Trainer(config, settings(10, 5), data, new RunDirectory(dir.resolve("cpu")));
@@ -165,16 +171,25 @@ class DeviceTrainerTest {
      * mu) would hardly show in the losses, while this test detects it. The coefficients start away from the
      * default sigmoid(0) so that the whole chain rule through mu is exercised.
      */
+    /** Scales the qkv weights in the gradient test of the Newton steps: v then has a spread of order 1. */
+    private static final float NEWTON_QKV_SCALE = 20f;
+
     @Test
     void gradientsOfOneStepMatchTheCpuAutograd() {
         Dataset data = Dataset.split(TOKENS, 0.1, CONFIG.context());
-        for (String optimizer : List.of("gd", "momentum", "nesterov")) {
+        for (String optimizer : List.of("gd", "momentum", "nesterov", "newton-diag")) {
             GptConfig config = new GptConfig(256, 16, 3, 2, 32, 0f, "softmax", optimizer);
             Gpt model = new Gpt(config, 99L);
             for (int l = 0; l < config.layers(); l++) {
                 Tensor theta = model.stateDict().get("h" + l + ".attn.momentum_logit");
                 if (theta != null) {
                     theta.copyFrom(Tensor.full(0.7f * l - 0.4f, 1));
+                }
+                if (optimizer.startsWith("newton")) {
+                    // At the initial scale the values hardly spread, Cov_p(v) is near 0 and every Newton
+                    // step is close to gd; larger q, k, v make the covariance terms count.
+                    Tensor w = model.stateDict().get("h" + l + ".attn.qkv.weight");
+                    w.copyFrom(w.scale(NEWTON_QKV_SCALE));
                 }
             }
             int b = 2;
@@ -212,8 +227,8 @@ class DeviceTrainerTest {
                 assertTrue(relErr <= REL, optimizer + ": gradient of " + e.getKey() + " differs by " + err
                         + " where its largest magnitude is " + largest);
             }
-            System.out.printf("%s: largest gradient difference relative to the tensor's largest magnitude %.3g%n",
-                    optimizer, worst);
+            System.out.printf("%s: loss %.7f, largest gradient difference relative to the tensor's largest"
+                    + " magnitude %.3g%n", optimizer, deviceLoss, worst);
         }
     }
 

@@ -1,0 +1,198 @@
+// The Newton-type attention steps on the softmax energy (optimizers newton-diag, newton-neumann and
+// newton), forward and backward. They reuse attention.cl for the causal softmax weights p (B, H, T, T),
+// for o_i = sum_j p_ij v_j (attention_values) and for the q gradient (attention_backward_q). Per head
+// h (D = C / H channels) and query i, with M_i = sum_j p_ij v_j v_j^T and C_i = M_i - o_i o_i^T:
+//
+//   newton-diag   delta_d = o_d / (1 - C_dd + tr C)
+//
+// Forward kernels:
+//   moment_values      per (b, i, c): o = sum_j p_ij v_jc, var = sum_j p_ij v_jc^2 - o^2 (= C_cc)
+//   newton_diag_step   per (b, i, c): delta_c = o_c / ((1 - var_c) + sum over the head of var)
+//
+// Backward. Every step depends on q, k, v only through p, o and M, so its backward splits in two:
+// a per-query part that turns g = dL/d delta into go = dL/do and dL/dM, and one shared part that takes
+// those into p and v, then into the scores, q and k. dL/dM is symmetric and always of the form
+//
+//   GM_i = (a_i b_i^T + b_i a_i^T) / 2 + diag(c_i)          a_i, b_i, c_i in R^D
+//
+// Then, since o_i = sum_j p_ij v_j and M_i = sum_j p_ij v_j v_j^T,
+//
+//   dp_ij = go_i . v_j + v_j^T GM_i v_j = go_i . v_j + (a_i . v_j)(b_i . v_j) + sum_d c_id v_jd^2
+//   dv_j  = sum_i>=j p_ij (go_i + 2 GM_i v_j)
+//         = sum_i>=j p_ij go_i + 2 p_ij c_i * v_j + alpha_ij a_i + beta_ij b_i,
+//           alpha_ij = p_ij (b_i . v_j),  beta_ij = p_ij (a_i . v_j)
+//
+// and the softmax gives ds_ij = p_ij (dp_ij - sum_k p_ik dp_ik) as in attention.cl.
+//   newton_diag_backward   per (b, i, c): with den = 1 - var + tr C and gden_d = -g_d delta_d / den_d,
+//                          c = dL/dvar = -gden + sum_d gden_d, go = g / den - 2 o c (a = b = 0)
+//   moment_backward_scores per row (b, h, i): dp, ds into dpre; alpha and beta (when a, b are given)
+//   attention_backward_q   (attention.cl) dq from ds
+//   moment_backward_kv     per (b, j, c): dk = scale sum_i ds_ij q_i, dv as above
+//
+// Work-group: one work item per row or element, local size left to the driver, as in attention.cl.
+// Every output has one owner that sums in increasing index order: no atomics, deterministic.
+
+// x . y over the D channels of one head; both point at the head's first channel.
+inline float head_dot(const __global float* x, const __global float* y, const int d) {
+    float s = 0.0f;
+    for (int e = 0; e < d; e++) {
+        s += x[e] * y[e];
+    }
+    return s;
+}
+
+// o and var (B, T, C): the first two moments of the values under att (B, H, T, T).
+__kernel void moment_values(__global float* o, __global float* var, const __global float* att,
+                            const __global float* qkv, const int batch, const int t, const int c,
+                            const int heads) {
+    const int idx = get_global_id(0);
+    if (idx >= batch * t * c) {
+        return;
+    }
+    const int ch = idx % c;
+    const int i = (idx / c) % t;
+    const int b = idx / (c * t);
+    const int h = ch / (c / heads);
+    const int c3 = 3 * c;
+    const __global float* a = att + (((long) b * heads + h) * t + i) * t;
+    const __global float* v = qkv + (long) b * t * c3 + 2 * c + ch;
+    float m1 = 0.0f;
+    float m2 = 0.0f;
+    for (int j = 0; j <= i; j++) {
+        const float vj = v[(long) j * c3];
+        m1 += a[j] * vj;
+        m2 += a[j] * (vj * vj);
+    }
+    o[idx] = m1;
+    var[idx] = m2 - m1 * m1;
+}
+
+// out (B, T, C) = o / ((1 - var) + tr C), tr C the sum of var over the element's head.
+__kernel void newton_diag_step(__global float* out, const __global float* o, const __global float* var,
+                               const int n, const int c, const int heads) {
+    const int idx = get_global_id(0);
+    if (idx >= n) {
+        return;
+    }
+    const int d = c / heads;
+    const long base = (long) (idx / d) * d;
+    float tr = 0.0f;
+    for (int e = 0; e < d; e++) {
+        tr += var[base + e];
+    }
+    out[idx] = o[idx] / ((1.0f - var[idx]) + tr);
+}
+
+// go and gvar (B, T, C) from dout = dL/d delta: the gradients of o and of var = diag(C).
+__kernel void newton_diag_backward(__global float* go, __global float* gvar, const __global float* dout,
+                                   const __global float* o, const __global float* var, const int n,
+                                   const int c, const int heads) {
+    const int idx = get_global_id(0);
+    if (idx >= n) {
+        return;
+    }
+    const int d = c / heads;
+    const long base = (long) (idx / d) * d;
+    float tr = 0.0f;
+    for (int e = 0; e < d; e++) {
+        tr += var[base + e];
+    }
+    // sum_e dL/d den_e, with dL/d den_e = -g_e o_e / den_e^2.
+    float sden = 0.0f;
+    for (int e = 0; e < d; e++) {
+        const float den = (1.0f - var[base + e]) + tr;
+        sden += -dout[base + e] * o[base + e] / (den * den);
+    }
+    const float den = (1.0f - var[idx]) + tr;
+    const float gden = -dout[idx] * o[idx] / (den * den);
+    const float gv = sden - gden;
+    gvar[idx] = gv;
+    go[idx] = dout[idx] / den - 2.0f * o[idx] * gv;
+}
+
+// dpre (B, H, T, T) = ds, zero above the diagonal; with has_ab, alpha and beta (B, H, T, T) on and below
+// the diagonal. go, a, b, cd are (B, T, C); a and b are read only with has_ab, cd only with has_c.
+__kernel void moment_backward_scores(__global float* dpre, __global float* alpha, __global float* beta,
+                                     const __global float* att, const __global float* qkv,
+                                     const __global float* go, const __global float* a,
+                                     const __global float* bv, const __global float* cd, const int has_ab,
+                                     const int has_c, const int batch, const int t, const int c,
+                                     const int heads) {
+    const int row = get_global_id(0);
+    if (row >= batch * heads * t) {
+        return;
+    }
+    const int i = row % t;
+    const int h = (row / t) % heads;
+    const int b = row / (t * heads);
+    const int d = c / heads;
+    const int c3 = 3 * c;
+    const long q_at = ((long) b * t + i) * c + h * d;
+    const __global float* p = att + (long) row * t;
+    __global float* ds = dpre + (long) row * t;
+    float dot = 0.0f;
+    for (int j = 0; j <= i; j++) {
+        const __global float* v = qkv + ((long) b * t + j) * c3 + 2 * c + h * d;
+        float dp = head_dot(go + q_at, v, d);
+        if (has_ab) {
+            const float av = head_dot(a + q_at, v, d);
+            const float bvj = head_dot(bv + q_at, v, d);
+            dp += av * bvj;
+            alpha[(long) row * t + j] = p[j] * bvj;
+            beta[(long) row * t + j] = p[j] * av;
+        }
+        if (has_c) {
+            float s = 0.0f;
+            for (int e = 0; e < d; e++) {
+                s += cd[q_at + e] * (v[e] * v[e]);
+            }
+            dp += s;
+        }
+        ds[j] = dp;
+        dot += p[j] * dp;
+    }
+    for (int j = 0; j <= i; j++) {
+        ds[j] = p[j] * (ds[j] - dot);
+    }
+    for (int j = i + 1; j < t; j++) {
+        ds[j] = 0.0f;
+    }
+}
+
+// The k and v thirds of dqkv (B, T, 3C); arguments as in moment_backward_scores.
+__kernel void moment_backward_kv(__global float* dqkv, const __global float* dpre, const __global float* alpha,
+                                 const __global float* beta, const __global float* att,
+                                 const __global float* qkv, const __global float* go, const __global float* a,
+                                 const __global float* bv, const __global float* cd, const int has_ab,
+                                 const int has_c, const int batch, const int t, const int c,
+                                 const int heads, const float scale) {
+    const int idx = get_global_id(0);
+    if (idx >= batch * t * c) {
+        return;
+    }
+    const int ch = idx % c;
+    const int j = (idx / c) % t;
+    const int b = idx / (c * t);
+    const int h = ch / (c / heads);
+    const int c3 = 3 * c;
+    const long head_base = ((long) b * heads + h) * t;
+    const long base = ((long) b * t + j) * c3;
+    const float vj = qkv[base + 2 * c + ch];
+    float dk = 0.0f;
+    float dv = 0.0f;
+    for (int i = j; i < t; i++) {
+        const long at = (head_base + i) * t + j;
+        const long qi = ((long) b * t + i) * c + ch;
+        dk += dpre[at] * qkv[((long) b * t + i) * c3 + ch];
+        float w = go[qi];
+        if (has_c) {
+            w += 2.0f * cd[qi] * vj;
+        }
+        dv += att[at] * w;
+        if (has_ab) {
+            dv += alpha[at] * a[qi] + beta[at] * bv[qi];
+        }
+    }
+    dqkv[base + c + ch] = scale * dk;
+    dqkv[base + 2 * c + ch] = dv;
+}
