@@ -176,6 +176,35 @@ final class Kernels {
     }
 
     /**
+     * The newton-neumann attention step (see newton.cl): att (B, H, T, T) the causal softmax weights, o
+     * (B, T, C) = att v, which the backward reads, and out (B, T, C) = o + Cov(v) o per head. w
+     * (B, H, T, T) and mo (B, T, C) are scratch.
+     */
+    void newtonNeumannForward(cl_mem out, cl_mem att, cl_mem o, cl_mem w, cl_mem mo, cl_mem qkv, int batch, int t,
+                              int c, int heads, float scale) {
+        int n = batch * t * c;
+        long rows = (long) batch * heads * t;
+        elementwise("attention_softmax", rows, att, qkv, batch, t, c, heads, scale);
+        elementwise("attention_values", n, o, att, qkv, batch, t, c, heads);
+        elementwise("moment_weights", rows, w, att, qkv, o, batch, t, c, heads);
+        elementwise("attention_values", n, mo, w, qkv, batch, t, c, heads);
+        elementwise("newton_neumann_step", n, out, o, mo, n, c, heads);
+    }
+
+    /**
+     * The backward of {@link #newtonNeumannForward}: dqkv (B, T, 3C) from dout (B, T, C), which must stay
+     * unchanged until it returns. go and mg (B, T, C), dpre, alpha and beta (B, H, T, T) are scratch.
+     */
+    void newtonNeumannBackward(cl_mem dqkv, cl_mem dpre, cl_mem alpha, cl_mem beta, cl_mem go, cl_mem mg, cl_mem att,
+                               cl_mem qkv, cl_mem o, cl_mem dout, int batch, int t, int c, int heads, float scale) {
+        int n = batch * t * c;
+        elementwise("moment_weights", (long) batch * heads * t, alpha, att, qkv, dout, batch, t, c, heads);
+        elementwise("attention_values", n, mg, alpha, qkv, batch, t, c, heads);
+        elementwise("newton_neumann_backward", n, go, dout, o, mg, n, c, heads);
+        momentBackward(dqkv, dpre, alpha, beta, att, qkv, go, dout, o, null, batch, t, c, heads, scale);
+    }
+
+    /**
      * The shared part of the Newton backward (newton.cl): dqkv (B, T, 3C) from go = dL/do and
      * dL/dM = (a b^T + b a^T) / 2 + diag(cd) per query and head, all (B, T, C). a and b (null for none)
      * come together and need alpha and beta (B, H, T, T) scratch; cd may be null. dpre (B, H, T, T) is

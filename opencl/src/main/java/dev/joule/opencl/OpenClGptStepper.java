@@ -92,6 +92,9 @@ final class OpenClGptStepper implements GptStepper {
     /** Newton scratch (B, T, C): dL/do, and the vectors of dL/dM; null for the other steps. */
     private final cl_mem ngo;
     private final cl_mem nvec;
+    /** Newton scratch (B, H, T, T) for the weights of second-moment products; null for gd and newton-diag. */
+    private final cl_mem alpha;
+    private final cl_mem beta;
     /** Per block l: the velocity it outputs (null without momentum). */
     private final cl_mem[] velocity;
     /** Per block l &gt; 0: ln_1's input x + mu m for Nesterov (null otherwise, and for block 0). */
@@ -222,6 +225,13 @@ final class OpenClGptStepper implements GptStepper {
         } else {
             ngo = null;
             nvec = null;
+        }
+        if (attnStep == GptShape.AttentionStep.NEWTON || attnStep == GptShape.AttentionStep.NEWTON_NEUMANN) {
+            alpha = floats(scores, "Newton second-moment weights");
+            beta = floats(scores, "Newton second-moment weights, second");
+        } else {
+            alpha = null;
+            beta = null;
         }
         velocity = new cl_mem[layers];
         lookahead = new cl_mem[layers];
@@ -378,6 +388,9 @@ final class OpenClGptStepper implements GptStepper {
         switch (attnStep) {
             case GD, MOMENTUM, NESTEROV -> k.attentionForward(a.atty(), a.att(), a.qkv(), b, t, c, h, scale);
             case NEWTON_DIAG -> k.newtonDiagForward(a.atty(), a.att(), a.o(), a.var(), a.qkv(), b, t, c, h, scale);
+            // ngo is free during the forward.
+            case NEWTON_NEUMANN -> k.newtonNeumannForward(a.atty(), a.att(), a.o(), alpha, ngo, a.qkv(), b, t, c, h,
+                    scale);
             default -> throw new IllegalStateException("no device kernels for the attention step " + attnStep);
         }
     }
@@ -391,6 +404,8 @@ final class OpenClGptStepper implements GptStepper {
             case GD, MOMENTUM, NESTEROV -> k.attentionBackward(dqkv, dpre, a.att(), a.qkv(), dC, b, t, c, h, scale);
             case NEWTON_DIAG -> k.newtonDiagBackward(dqkv, dpre, ngo, nvec, a.att(), a.qkv(), a.o(), a.var(), dC, b, t,
                     c, h, scale);
+            case NEWTON_NEUMANN -> k.newtonNeumannBackward(dqkv, dpre, alpha, beta, ngo, nvec, a.att(), a.qkv(), a.o(),
+                    dC, b, t, c, h, scale);
             default -> throw new IllegalStateException("no device kernels for the attention step " + attnStep);
         }
     }

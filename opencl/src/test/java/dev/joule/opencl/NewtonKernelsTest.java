@@ -361,6 +361,13 @@ class NewtonKernelsTest {
                     assertClose(mv[1], download(dev, var, n), "var of " + at);
                     k.newtonDiagBackward(dqkv, dpre, s1, s2, att, dqkvIn, o, var, dg, b, t, c, heads, scale);
                 }
+                case NEUMANN -> {
+                    cl_mem w = floats(tt);
+                    k.newtonNeumannForward(out, att, o, w, s1, dqkvIn, b, t, c, heads, scale);
+                    assertClose(moments(qkvD, b, t, c, heads)[0], download(dev, o, n), "o of " + at);
+                    k.newtonNeumannBackward(dqkv, dpre, w, floats(tt), s1, s2, att, dqkvIn, o, dg, b, t, c, heads,
+                            scale);
+                }
                 default -> throw new AssertionError(kind);
             }
             assertClose(reference(kind, qkvD, b, t, c, heads), download(dev, out, n), "forward " + at);
@@ -369,6 +376,11 @@ class NewtonKernelsTest {
             releaseAll();
         }
         System.out.printf("%s: largest error relative to max(1, max |reference|) so far %.3g%n", kind, worst);
+    }
+
+    @Test
+    void newtonNeumannForwardAndBackward() {
+        checkStep(Kind.NEUMANN);
     }
 
     /** The shared backward with each combination of a low-rank and a diagonal part of dL/dM. */

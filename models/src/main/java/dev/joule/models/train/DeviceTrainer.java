@@ -96,14 +96,16 @@ public final class DeviceTrainer implements AutoCloseable {
             "gd", GptShape.AttentionStep.GD,
             "momentum", GptShape.AttentionStep.MOMENTUM,
             "nesterov", GptShape.AttentionStep.NESTEROV,
-            "newton-diag", GptShape.AttentionStep.NEWTON_DIAG);
+            "newton-diag", GptShape.AttentionStep.NEWTON_DIAG,
+            "newton-neumann", GptShape.AttentionStep.NEWTON_NEUMANN);
 
     /** The supported optimizers in the order the messages list them. */
-    private static final List<String> DEVICE_OPTIMIZER_NAMES = List.of("gd", "momentum", "nesterov", "newton-diag");
+    private static final List<String> DEVICE_OPTIMIZER_NAMES = List.of("gd", "momentum", "nesterov", "newton-diag",
+            "newton-neumann");
 
     /**
      * Checks that the device step implements this architecture: the softmax energy with the gd, momentum,
-     * nesterov or newton-diag optimizer, no dropout.
+     * nesterov, newton-diag or newton-neumann optimizer, no dropout.
      *
      * @throws InvalidInputException naming what is supported
      */

@@ -116,6 +116,12 @@ class DeviceTrainerTest {
         assertTenStepsMatch(CONFIG.withEnergy("softmax", "newton-diag"), dir);
     }
 
+    /** newton-neumann: o + Cov_p(v) o per query, one more weighted pass over the values. */
+    @Test
+    void tenStepsWithNewtonNeumannMatchTheCpuTrainer(@TempDir Path dir) {
+        assertTenStepsMatch(CONFIG.withEnergy("softmax", "newton-neumann"), dir);
+    }
+
     private static void assertTenStepsMatch(GptConfig config, Path dir) {
         Dataset data = Dataset.split(TOKENS, 0.1, config.context());
         Trainer cpu = new Trainer(config, settings(10, 5), data, new RunDirectory(dir.resolve("cpu")));
@@ -172,12 +178,12 @@ class DeviceTrainerTest {
      * default sigmoid(0) so that the whole chain rule through mu is exercised.
      */
     /** Scales the qkv weights in the gradient test of the Newton steps: v then has a spread of order 1. */
-    private static final float NEWTON_QKV_SCALE = 20f;
+    private static final float NEWTON_QKV_SCALE = 8f;
 
     @Test
     void gradientsOfOneStepMatchTheCpuAutograd() {
         Dataset data = Dataset.split(TOKENS, 0.1, CONFIG.context());
-        for (String optimizer : List.of("gd", "momentum", "nesterov", "newton-diag")) {
+        for (String optimizer : List.of("gd", "momentum", "nesterov", "newton-diag", "newton-neumann")) {
             GptConfig config = new GptConfig(256, 16, 3, 2, 32, 0f, "softmax", optimizer);
             Gpt model = new Gpt(config, 99L);
             for (int l = 0; l < config.layers(); l++) {

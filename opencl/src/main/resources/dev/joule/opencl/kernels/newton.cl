@@ -3,11 +3,15 @@
 // for o_i = sum_j p_ij v_j (attention_values) and for the q gradient (attention_backward_q). Per head
 // h (D = C / H channels) and query i, with M_i = sum_j p_ij v_j v_j^T and C_i = M_i - o_i o_i^T:
 //
-//   newton-diag   delta_d = o_d / (1 - C_dd + tr C)
+//   newton-diag     delta_d = o_d / (1 - C_dd + tr C)
+//   newton-neumann  delta   = o + C o = o + M o - |o|^2 o
 //
 // Forward kernels:
-//   moment_values      per (b, i, c): o = sum_j p_ij v_jc, var = sum_j p_ij v_jc^2 - o^2 (= C_cc)
-//   newton_diag_step   per (b, i, c): delta_c = o_c / ((1 - var_c) + sum over the head of var)
+//   moment_values        per (b, i, c): o = sum_j p_ij v_jc, var = sum_j p_ij v_jc^2 - o^2 (= C_cc)
+//   newton_diag_step     per (b, i, c): delta_c = o_c / ((1 - var_c) + sum over the head of var)
+//   moment_weights       per row (b, h, i): w_ij = p_ij (v_j . x_i) for a vector x_i per query, so
+//                        that attention_values with weights w gives M_i x_i = sum_j w_ij v_j
+//   newton_neumann_step  per (b, i, c): delta = o + (M o - |o|^2 o)
 //
 // Backward. Every step depends on q, k, v only through p, o and M, so its backward splits in two:
 // a per-query part that turns g = dL/d delta into go = dL/do and dL/dM, and one shared part that takes
@@ -25,6 +29,9 @@
 // and the softmax gives ds_ij = p_ij (dp_ij - sum_k p_ik dp_ik) as in attention.cl.
 //   newton_diag_backward   per (b, i, c): with den = 1 - var + tr C and gden_d = -g_d delta_d / den_d,
 //                          c = dL/dvar = -gden + sum_d gden_d, go = g / den - 2 o c (a = b = 0)
+//   newton-neumann         dL/dM = g o^T, so a = g, b = o, c = 0; M g by moment_weights (x = g) and
+//                          attention_values, then newton_neumann_backward per (b, i, c):
+//                          go = g + M g - |o|^2 g - 2 (g . o) o
 //   moment_backward_scores per row (b, h, i): dp, ds into dpre; alpha and beta (when a, b are given)
 //   attention_backward_q   (attention.cl) dq from ds
 //   moment_backward_kv     per (b, j, c): dk = scale sum_i ds_ij q_i, dv as above
@@ -108,6 +115,57 @@ __kernel void newton_diag_backward(__global float* go, __global float* gvar, con
     const float gv = sden - gden;
     gvar[idx] = gv;
     go[idx] = dout[idx] / den - 2.0f * o[idx] * gv;
+}
+
+// w (B, H, T, T): w_ij = p_ij (v_j . x_i) on and below the diagonal, zero above; x is (B, T, C).
+__kernel void moment_weights(__global float* w, const __global float* att, const __global float* qkv,
+                             const __global float* x, const int batch, const int t, const int c,
+                             const int heads) {
+    const int row = get_global_id(0);
+    if (row >= batch * heads * t) {
+        return;
+    }
+    const int i = row % t;
+    const int h = (row / t) % heads;
+    const int b = row / (t * heads);
+    const int d = c / heads;
+    const int c3 = 3 * c;
+    const __global float* xi = x + ((long) b * t + i) * c + h * d;
+    const __global float* p = att + (long) row * t;
+    __global float* out = w + (long) row * t;
+    for (int j = 0; j <= i; j++) {
+        out[j] = p[j] * head_dot(xi, qkv + ((long) b * t + j) * c3 + 2 * c + h * d, d);
+    }
+    for (int j = i + 1; j < t; j++) {
+        out[j] = 0.0f;
+    }
+}
+
+// out (B, T, C) = o + (mo - |o|^2 o), mo = M o, |o|^2 over the element's head.
+__kernel void newton_neumann_step(__global float* out, const __global float* o, const __global float* mo,
+                                  const int n, const int c, const int heads) {
+    const int idx = get_global_id(0);
+    if (idx >= n) {
+        return;
+    }
+    const int d = c / heads;
+    const __global float* oh = o + (long) (idx / d) * d;
+    const float sq = head_dot(oh, oh, d);
+    out[idx] = o[idx] + (mo[idx] - o[idx] * sq);
+}
+
+// go (B, T, C) = g + M g - |o|^2 g - 2 (g . o) o, with g = dout and mg = M g.
+__kernel void newton_neumann_backward(__global float* go, const __global float* dout, const __global float* o,
+                                      const __global float* mg, const int n, const int c, const int heads) {
+    const int idx = get_global_id(0);
+    if (idx >= n) {
+        return;
+    }
+    const int d = c / heads;
+    const long base = (long) (idx / d) * d;
+    const float sq = head_dot(o + base, o + base, d);
+    const float go_dot = head_dot(dout + base, o + base, d);
+    go[idx] = dout[idx] + mg[idx] - sq * dout[idx] - 2.0f * go_dot * o[idx];
 }
 
 // dpre (B, H, T, T) = ds, zero above the diagonal; with has_ab, alpha and beta (B, H, T, T) on and below
