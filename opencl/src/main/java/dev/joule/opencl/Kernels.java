@@ -205,6 +205,42 @@ final class Kernels {
     }
 
     /**
+     * The newton attention step (see newton.cl): att (B, H, T, T) the causal softmax weights, o (B, T, C)
+     * = att v, which the backward reads, and out (B, T, C) = ((1 + tr C) I - C)^-1 o per head, C the
+     * covariance of the values. fac (B, H, T, D, D) is scratch; it holds the Cholesky factors on return.
+     */
+    void newtonForward(cl_mem out, cl_mem att, cl_mem o, cl_mem fac, cl_mem qkv, int batch, int t, int c, int heads,
+                       float scale) {
+        long rows = (long) batch * heads * t;
+        elementwise("attention_softmax", rows, att, qkv, batch, t, c, heads, scale);
+        elementwise("attention_values", (long) batch * t * c, o, att, qkv, batch, t, c, heads);
+        newtonFactor(fac, att, qkv, o, batch, t, c, heads);
+        elementwise("newton_solve", rows, out, fac, o, batch, t, c, heads);
+    }
+
+    private void newtonFactor(cl_mem fac, cl_mem att, cl_mem qkv, cl_mem o, int batch, int t, int c, int heads) {
+        int d = c / heads;
+        long rows = (long) batch * heads * t;
+        elementwise("newton_covariance", rows * d * d, fac, att, qkv, o, batch, t, c, heads);
+        elementwise("newton_factor", rows, fac, (int) rows, d);
+    }
+
+    /**
+     * The backward of {@link #newtonForward}: dqkv (B, T, 3C) from dout (B, T, C), with o and out (here
+     * y) of the forward. It factors the system again into fac. go, z and cd (B, T, C), dpre, alpha and
+     * beta (B, H, T, T) are scratch.
+     */
+    void newtonBackward(cl_mem dqkv, cl_mem dpre, cl_mem alpha, cl_mem beta, cl_mem go, cl_mem z, cl_mem cd,
+                        cl_mem fac, cl_mem att, cl_mem qkv, cl_mem o, cl_mem y, cl_mem dout, int batch, int t, int c,
+                        int heads, float scale) {
+        int n = batch * t * c;
+        newtonFactor(fac, att, qkv, o, batch, t, c, heads);
+        elementwise("newton_solve", (long) batch * heads * t, z, fac, dout, batch, t, c, heads);
+        elementwise("newton_full_backward", n, go, cd, z, y, o, n, c, heads);
+        momentBackward(dqkv, dpre, alpha, beta, att, qkv, go, z, y, cd, batch, t, c, heads, scale);
+    }
+
+    /**
      * The shared part of the Newton backward (newton.cl): dqkv (B, T, 3C) from go = dL/do and
      * dL/dM = (a b^T + b a^T) / 2 + diag(cd) per query and head, all (B, T, C). a and b (null for none)
      * come together and need alpha and beta (B, H, T, T) scratch; cd may be null. dpre (B, H, T, T) is

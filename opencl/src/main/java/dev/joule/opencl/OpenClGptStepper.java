@@ -29,6 +29,13 @@ import org.jocl.cl_mem;
  * gradient and ln_1's input gradient, 2 C B T, and the partial sums of the mu gradient. The first block's
  * momentum_logit gets a zero gradient, as its mu multiplies a zero velocity; the CPU leaves it without a
  * gradient, which AdamW treats the same way (no decay applies to it).
+ *
+ * <p>With a Newton step ({@code NEWTON}, {@code NEWTON_DIAG}, {@code NEWTON_NEUMANN}, kernels in
+ * newton.cl) each block also keeps o = p v, the attention output the step starts from, C B T floats, and
+ * newton-diag the variance of the values, another C B T. Scratch adds dL/do and one vector of dL/dM,
+ * 2 C B T; newton and newton-neumann add two (B, H, T, T) weight buffers, and newton the diagonal part
+ * of dL/dM, C B T, and the per-query systems and their Cholesky factors, B H T D^2 = C D B T floats. The
+ * backward of newton factors the systems again rather than keep them per block.
  */
 final class OpenClGptStepper implements GptStepper {
     private static final float LN_EPS = 1e-5f;
@@ -95,6 +102,9 @@ final class OpenClGptStepper implements GptStepper {
     /** Newton scratch (B, H, T, T) for the weights of second-moment products; null for gd and newton-diag. */
     private final cl_mem alpha;
     private final cl_mem beta;
+    /** newton only: the diagonal part of dL/dM (B, T, C) and the per-query systems (B, H, T, D, D). */
+    private final cl_mem ncd;
+    private final cl_mem fac;
     /** Per block l: the velocity it outputs (null without momentum). */
     private final cl_mem[] velocity;
     /** Per block l &gt; 0: ln_1's input x + mu m for Nesterov (null otherwise, and for block 0). */
@@ -232,6 +242,13 @@ final class OpenClGptStepper implements GptStepper {
         } else {
             alpha = null;
             beta = null;
+        }
+        if (attnStep == GptShape.AttentionStep.NEWTON) {
+            ncd = floats(n * c, "Newton diagonal gradient of the second moment");
+            fac = floats(n * c * shape.headDim(), "Newton systems and their Cholesky factors");
+        } else {
+            ncd = null;
+            fac = null;
         }
         velocity = new cl_mem[layers];
         lookahead = new cl_mem[layers];
@@ -391,6 +408,7 @@ final class OpenClGptStepper implements GptStepper {
             // ngo is free during the forward.
             case NEWTON_NEUMANN -> k.newtonNeumannForward(a.atty(), a.att(), a.o(), alpha, ngo, a.qkv(), b, t, c, h,
                     scale);
+            case NEWTON -> k.newtonForward(a.atty(), a.att(), a.o(), fac, a.qkv(), b, t, c, h, scale);
             default -> throw new IllegalStateException("no device kernels for the attention step " + attnStep);
         }
     }
@@ -406,6 +424,8 @@ final class OpenClGptStepper implements GptStepper {
                     c, h, scale);
             case NEWTON_NEUMANN -> k.newtonNeumannBackward(dqkv, dpre, alpha, beta, ngo, nvec, a.att(), a.qkv(), a.o(),
                     dC, b, t, c, h, scale);
+            case NEWTON -> k.newtonBackward(dqkv, dpre, alpha, beta, ngo, nvec, ncd, fac, a.att(), a.qkv(), a.o(),
+                    a.atty(), dC, b, t, c, h, scale);
             default -> throw new IllegalStateException("no device kernels for the attention step " + attnStep);
         }
     }

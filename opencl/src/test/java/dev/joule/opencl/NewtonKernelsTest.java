@@ -278,19 +278,40 @@ class NewtonKernelsTest {
         return sum;
     }
 
-    /** Central differences of f at x, every coordinate. */
-    private static double[] numericGradient(java.util.function.ToDoubleFunction<double[]> f, double[] x) {
-        double[] grad = new double[x.length];
-        double[] y = x.clone();
-        for (int i = 0; i < x.length; i++) {
-            y[i] = x[i] + FD_STEP;
-            double plus = f.applyAsDouble(y);
-            y[i] = x[i] - FD_STEP;
-            double minus = f.applyAsDouble(y);
-            y[i] = x[i];
-            grad[i] = (plus - minus) / (2 * FD_STEP);
+    /** A scalar of one sequence: its qkv (1, T, 3C) and its index b in the batch. */
+    private interface SequenceObjective {
+        double value(double[] qkvOfSequence, int b);
+    }
+
+    /**
+     * Central differences at qkv (B, T, 3C), every coordinate, for an objective that is a sum over the
+     * sequences: a coordinate of sequence b moves only that sequence's term, so only it is evaluated.
+     */
+    private static double[] numericGradient(SequenceObjective f, double[] qkv, int batch) {
+        int per = qkv.length / batch;
+        double[] grad = new double[qkv.length];
+        for (int b = 0; b < batch; b++) {
+            double[] y = java.util.Arrays.copyOfRange(qkv, b * per, (b + 1) * per);
+            for (int i = 0; i < per; i++) {
+                double x = y[i];
+                y[i] = x + FD_STEP;
+                double plus = f.value(y, b);
+                y[i] = x - FD_STEP;
+                double minus = f.value(y, b);
+                y[i] = x;
+                grad[b * per + i] = (plus - minus) / (2 * FD_STEP);
+            }
         }
         return grad;
+    }
+
+    /** Sequence b of a (B, T, C) array, or null for null. */
+    private static double[] sequence(double[] x, int b, int batch) {
+        if (x == null) {
+            return null;
+        }
+        int per = x.length / batch;
+        return java.util.Arrays.copyOfRange(x, b * per, (b + 1) * per);
     }
 
     private static double dot(double[] a, double[] b) {
@@ -329,6 +350,7 @@ class NewtonKernelsTest {
     }
 
     private static void checkStep(Kind kind) {
+        worst = 0;
         for (int[] cs : CASES) {
             int b = cs[0];
             int t = cs[1];
@@ -368,14 +390,26 @@ class NewtonKernelsTest {
                     k.newtonNeumannBackward(dqkv, dpre, w, floats(tt), s1, s2, att, dqkvIn, o, dg, b, t, c, heads,
                             scale);
                 }
+                case FULL -> {
+                    int d = cs[3];
+                    int facFloats = b * heads * t * d * d;
+                    cl_mem fac = floats(facFloats);
+                    k.newtonForward(out, att, o, fac, dqkvIn, b, t, c, heads, scale);
+                    assertClose(moments(qkvD, b, t, c, heads)[0], download(dev, o, n), "o of " + at);
+                    assertFactors(systems(qkvD, b, t, c, heads), download(dev, fac, facFloats), d,
+                            "Cholesky factors of " + at);
+                    k.newtonBackward(dqkv, dpre, floats(tt), floats(tt), s1, s2, floats(n), fac, att, dqkvIn, o, out,
+                            dg, b, t, c, heads, scale);
+                }
                 default -> throw new AssertionError(kind);
             }
             assertClose(reference(kind, qkvD, b, t, c, heads), download(dev, out, n), "forward " + at);
-            double[] expected = numericGradient(x -> dot(gD, reference(kind, x, b, t, c, heads)), qkvD);
+            double[] expected = numericGradient(
+                    (y, bi) -> dot(sequence(gD, bi, b), reference(kind, y, 1, t, c, heads)), qkvD, b);
             assertClose(expected, download(dev, dqkv, 3 * n), "backward " + at);
             releaseAll();
         }
-        System.out.printf("%s: largest error relative to max(1, max |reference|) so far %.3g%n", kind, worst);
+        System.out.printf("%s: largest error relative to max(1, max |reference|) %.3g%n", kind, worst);
     }
 
     @Test
@@ -383,9 +417,62 @@ class NewtonKernelsTest {
         checkStep(Kind.NEUMANN);
     }
 
+    @Test
+    void newtonForwardAndBackward() {
+        checkStep(Kind.FULL);
+    }
+
+    /** The matrices A = (1 + tr C) I - C of every (b, h, i), each d x d, row-major, one after another. */
+    private static double[] systems(double[] qkv, int batch, int t, int c, int heads) {
+        int d = c / heads;
+        double[] out = new double[batch * heads * t * d * d];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                for (int i = 0; i < t; i++) {
+                    Query qy = query(qkv, b, t, c, heads, h, i);
+                    double tr = 0;
+                    for (int e = 0; e < d; e++) {
+                        tr += qy.m()[e][e] - qy.o()[e] * qy.o()[e];
+                    }
+                    int at = ((b * heads + h) * t + i) * d * d;
+                    for (int e = 0; e < d; e++) {
+                        for (int f = 0; f < d; f++) {
+                            double cov = qy.m()[e][f] - qy.o()[e] * qy.o()[f];
+                            out[at + e * d + f] = (e == f ? 1 + tr : 0) - cov;
+                        }
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Checks that the lower triangles in fac are Cholesky factors of the matrices in a: L L^T = A. */
+    private static void assertFactors(double[] a, float[] fac, int d, String what) {
+        double[] product = new double[a.length];
+        for (int m = 0; m < a.length / (d * d); m++) {
+            int at = m * d * d;
+            for (int e = 0; e < d; e++) {
+                for (int f = 0; f < d; f++) {
+                    double s = 0;
+                    for (int g = 0; g <= Math.min(e, f); g++) {
+                        s += (double) fac[at + e * d + g] * fac[at + f * d + g];
+                    }
+                    product[at + e * d + f] = s;
+                }
+            }
+        }
+        float[] got = new float[a.length];
+        for (int i = 0; i < a.length; i++) {
+            got[i] = (float) product[i];
+        }
+        assertClose(a, got, what);
+    }
+
     /** The shared backward with each combination of a low-rank and a diagonal part of dL/dM. */
     @Test
     void sharedMomentBackward() {
+        worst = 0;
         for (int[] cs : CASES) {
             for (int variant = 0; variant < 3; variant++) {
                 boolean ab = variant != 1;
@@ -418,11 +505,13 @@ class NewtonKernelsTest {
                 double[] aD = ab ? toDouble(a) : null;
                 double[] bD = ab ? toDouble(bv) : null;
                 double[] cD = diag ? toDouble(cd) : null;
-                double[] expected = numericGradient(x -> momentObjective(x, goD, aD, bD, cD, b, t, c, heads),
-                        toDouble(qkv));
+                double[] expected = numericGradient((y, bi) -> momentObjective(y, sequence(goD, bi, b),
+                        sequence(aD, bi, b), sequence(bD, bi, b), sequence(cD, bi, b), 1, t, c, heads),
+                        toDouble(qkv), b);
                 assertClose(expected, download(dev, dqkv, 3 * n), "shared backward " + at);
                 releaseAll();
             }
         }
+        System.out.printf("shared backward: largest error relative to max(1, max |reference|) %.3g%n", worst);
     }
 }

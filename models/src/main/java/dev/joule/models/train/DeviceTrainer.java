@@ -29,9 +29,10 @@ import java.util.Map;
  * exactly as the CPU trainer writes them, so {@code joule sample}, {@code joule eval} and a CPU
  * {@code --resume} read them unchanged.
  *
- * <p>Supported recipes: the softmax energy with the gd optimizer (the standard Transformer) or with the
- * momentum or nesterov optimizer (mu learned per block), and no dropout; anything else is rejected with
- * an {@link InvalidInputException} naming what is supported.
+ * <p>Supported recipes: the softmax energy with the gd optimizer (the standard Transformer), the
+ * momentum or nesterov optimizer (mu learned per block), or the newton, newton-diag or newton-neumann
+ * optimizer, and no dropout; anything else is rejected with an {@link InvalidInputException} naming what
+ * is supported.
  */
 public final class DeviceTrainer implements AutoCloseable {
     /** A resolved {@code --device}: the CPU (provider null) or a backend and one of its devices. */
@@ -97,15 +98,16 @@ public final class DeviceTrainer implements AutoCloseable {
             "momentum", GptShape.AttentionStep.MOMENTUM,
             "nesterov", GptShape.AttentionStep.NESTEROV,
             "newton-diag", GptShape.AttentionStep.NEWTON_DIAG,
-            "newton-neumann", GptShape.AttentionStep.NEWTON_NEUMANN);
+            "newton-neumann", GptShape.AttentionStep.NEWTON_NEUMANN,
+            "newton", GptShape.AttentionStep.NEWTON);
 
     /** The supported optimizers in the order the messages list them. */
-    private static final List<String> DEVICE_OPTIMIZER_NAMES = List.of("gd", "momentum", "nesterov", "newton-diag",
-            "newton-neumann");
+    private static final List<String> DEVICE_OPTIMIZER_NAMES = List.of("gd", "momentum", "nesterov", "newton",
+            "newton-diag", "newton-neumann");
 
     /**
-     * Checks that the device step implements this architecture: the softmax energy with the gd, momentum,
-     * nesterov, newton-diag or newton-neumann optimizer, no dropout.
+     * Checks that the device step implements this architecture: the softmax energy with one of the six
+     * named optimizers (gd, momentum, nesterov, newton, newton-diag, newton-neumann), no dropout.
      *
      * @throws InvalidInputException naming what is supported
      */

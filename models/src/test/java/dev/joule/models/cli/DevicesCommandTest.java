@@ -46,11 +46,21 @@ class DevicesCommandTest {
     }
 
     @Test
+    void trainsANewtonStepOnOpenCl(@TempDir Path dir) {
+        Path out = dir.resolve("run");
+        CliTest.Outcome r = CliTest.run(CliTest.small("--device", "opencl:0", "--optimizer", "newton", "--out",
+                out.toString()));
+        assertEquals(Main.EXIT_OK, r.code(), r.out() + r.err());
+        assertTrue(Files.isRegularFile(out.resolve(RunDirectory.MODEL)));
+    }
+
+    @Test
     void unsupportedRecipeOnOpenClIsInvalidInput() {
         CliTest.Outcome r = CliTest.run(CliTest.small("--device", "opencl", "--energy", "linear"));
         assertEquals(Main.EXIT_USAGE, r.code(), r.out() + r.err());
         assertTrue(r.err().contains("softmax"), r.err());
         assertTrue(r.err().contains("gd"), r.err());
+        assertTrue(r.err().contains("newton-neumann"), r.err());
     }
 
     @Test

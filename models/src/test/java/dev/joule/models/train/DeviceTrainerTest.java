@@ -27,7 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>Tolerance: 1e-3 relative on every train and validation loss and gradient norm of a 10-step run.
  * Both run in float32 but sum in different orders, so the weights drift apart slightly. On pocl the
  * losses agree to about 1e-7 relative, and 1e-3 leaves room for GPUs whose exp and tanh differ more.
- * The same bound holds for the momentum and nesterov optimizers, whose runs agree as closely on pocl.
+ * The same bound holds for the momentum, nesterov and the three Newton optimizers, whose runs agree as
+ * closely on pocl.
  */
 class DeviceTrainerTest {
     private static final double REL = 1e-3;
@@ -122,6 +123,12 @@ class DeviceTrainerTest {
         assertTenStepsMatch(CONFIG.withEnergy("softmax", "newton-neumann"), dir);
     }
 
+    /** newton: an exact D x D solve per query, by Cholesky, with a hand-written backward. */
+    @Test
+    void tenStepsWithNewtonMatchTheCpuTrainer(@TempDir Path dir) {
+        assertTenStepsMatch(CONFIG.withEnergy("softmax", "newton"), dir);
+    }
+
     private static void assertTenStepsMatch(GptConfig config, Path dir) {
         Dataset data = Dataset.split(TOKENS, 0.1, config.context());
         Trainer cpu = new Trainer(config, settings(10, 5), data, new RunDirectory(dir.resolve("cpu")));
@@ -183,7 +190,8 @@ class DeviceTrainerTest {
     @Test
     void gradientsOfOneStepMatchTheCpuAutograd() {
         Dataset data = Dataset.split(TOKENS, 0.1, CONFIG.context());
-        for (String optimizer : List.of("gd", "momentum", "nesterov", "newton-diag", "newton-neumann")) {
+        for (String optimizer : List.of("gd", "momentum", "nesterov", "newton", "newton-diag",
+                "newton-neumann")) {
             GptConfig config = new GptConfig(256, 16, 3, 2, 32, 0f, "softmax", optimizer);
             Gpt model = new Gpt(config, 99L);
             for (int l = 0; l < config.layers(); l++) {
@@ -296,16 +304,21 @@ class DeviceTrainerTest {
     @Test
     void rejectsRecipesWithoutDeviceKernels(@TempDir Path dir) {
         Dataset data = Dataset.split(TOKENS, 0.1, CONFIG.context());
-        InvalidInputException e = assertThrows(InvalidInputException.class, () -> new DeviceTrainer(
-                CONFIG.withEnergy("linear", "gd"), settings(2, 2), data, new RunDirectory(dir), opencl));
-        assertTrue(e.getMessage().contains("softmax"), e.getMessage());
-        assertTrue(e.getMessage().contains("gd"), e.getMessage());
-        assertThrows(InvalidInputException.class, () -> new DeviceTrainer(CONFIG.withDropout(0.1f), settings(2, 2),
-                data, new RunDirectory(dir), opencl));
-        InvalidInputException newton = assertThrows(InvalidInputException.class, () -> new DeviceTrainer(
-                CONFIG.withEnergy("softmax", "newton"), settings(2, 2), data, new RunDirectory(dir), opencl));
-        assertTrue(newton.getMessage().contains("momentum"), newton.getMessage());
-        assertTrue(newton.getMessage().contains("nesterov"), newton.getMessage());
+        for (String energy : List.of("linear", "gated-linear")) {
+            InvalidInputException e = assertThrows(InvalidInputException.class, () -> new DeviceTrainer(
+                    CONFIG.withEnergy(energy, "gd"), settings(2, 2), data, new RunDirectory(dir), opencl));
+            // The message names the energy and every optimizer the device runs.
+            for (String name : List.of("softmax", "gd", "momentum", "nesterov", "newton", "newton-diag",
+                    "newton-neumann")) {
+                assertTrue(e.getMessage().contains(name), energy + ": " + e.getMessage());
+            }
+        }
+        for (String optimizer : List.of("gd", "newton")) {
+            InvalidInputException e = assertThrows(InvalidInputException.class, () -> new DeviceTrainer(
+                    CONFIG.withEnergy("softmax", optimizer).withDropout(0.1f), settings(2, 2), data,
+                    new RunDirectory(dir), opencl));
+            assertTrue(e.getMessage().contains("dropout"), optimizer + ": " + e.getMessage());
+        }
     }
 
     @Test

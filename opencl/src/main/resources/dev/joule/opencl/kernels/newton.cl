@@ -5,6 +5,7 @@
 //
 //   newton-diag     delta_d = o_d / (1 - C_dd + tr C)
 //   newton-neumann  delta   = o + C o = o + M o - |o|^2 o
+//   newton          delta   = A^-1 o,  A = (1 + tr C) I - C   (A >= I since C >= 0 and tr C >= |C|)
 //
 // Forward kernels:
 //   moment_values        per (b, i, c): o = sum_j p_ij v_jc, var = sum_j p_ij v_jc^2 - o^2 (= C_cc)
@@ -12,6 +13,11 @@
 //   moment_weights       per row (b, h, i): w_ij = p_ij (v_j . x_i) for a vector x_i per query, so
 //                        that attention_values with weights w gives M_i x_i = sum_j w_ij v_j
 //   newton_neumann_step  per (b, i, c): delta = o + (M o - |o|^2 o)
+//   newton_covariance    per (b, h, i, d, e), e <= d: C_de = sum_j p_ij v_jd v_je - o_d o_e into a
+//                        (B, H, T, D, D) scratch, lower triangle
+//   newton_factor        per row (b, h, i): A = (1 + tr C) I - C, then its Cholesky factor L (A = L L^T)
+//                        in place of C's lower triangle; no pivoting, since A >= I
+//   newton_solve         per row (b, h, i): x = A^-1 r by L y = r, L^T x = y
 //
 // Backward. Every step depends on q, k, v only through p, o and M, so its backward splits in two:
 // a per-query part that turns g = dL/d delta into go = dL/do and dL/dM, and one shared part that takes
@@ -32,6 +38,12 @@
 //   newton-neumann         dL/dM = g o^T, so a = g, b = o, c = 0; M g by moment_weights (x = g) and
 //                          attention_values, then newton_neumann_backward per (b, i, c):
 //                          go = g + M g - |o|^2 g - 2 (g . o) o
+//   newton                 with y = delta and z = A^-1 g (A is symmetric), dL/dA = -z y^T; through
+//                          A = (1 + tr M - |o|^2) I - M + o o^T this gives
+//                          dL/dM = (z y^T + y z^T) / 2 - (z . y) I, so a = z, b = y, c = -(z . y), and
+//                          go = z + 2 (z . y) o - (y . o) z - (z . o) y. The backward factors A again
+//                          (newton_covariance, newton_factor: the same inputs give the same L) and
+//                          solves for z (newton_solve), then newton_full_backward per (b, i, c).
 //   moment_backward_scores per row (b, h, i): dp, ds into dpre; alpha and beta (when a, b are given)
 //   attention_backward_q   (attention.cl) dq from ds
 //   moment_backward_kv     per (b, j, c): dk = scale sum_i ds_ij q_i, dv as above
@@ -166,6 +178,123 @@ __kernel void newton_neumann_backward(__global float* go, const __global float* 
     const float sq = head_dot(o + base, o + base, d);
     const float go_dot = head_dot(dout + base, o + base, d);
     go[idx] = dout[idx] + mg[idx] - sq * dout[idx] - 2.0f * go_dot * o[idx];
+}
+
+// cov (B, H, T, D, D): the lower triangle (e <= d) of C = sum_j p_ij v_j v_j^T - o o^T per row; the
+// upper triangle is not written. o is (B, T, C).
+__kernel void newton_covariance(__global float* cov, const __global float* att, const __global float* qkv,
+                                const __global float* o, const int batch, const int t, const int c,
+                                const int heads) {
+    const int d = c / heads;
+    const int idx = get_global_id(0);
+    if (idx >= batch * heads * t * d * d) {
+        return;
+    }
+    const int e = idx % d;
+    const int dd = (idx / d) % d;
+    if (e > dd) {
+        return;
+    }
+    const int row = idx / (d * d);
+    const int i = row % t;
+    const int h = (row / t) % heads;
+    const int b = row / (t * heads);
+    const int c3 = 3 * c;
+    const __global float* p = att + (long) row * t;
+    const __global float* v = qkv + (long) b * t * c3 + 2 * c + h * d;
+    float m = 0.0f;
+    for (int j = 0; j <= i; j++) {
+        const __global float* vj = v + (long) j * c3;
+        m += p[j] * (vj[dd] * vj[e]);
+    }
+    const __global float* oi = o + ((long) b * t + i) * c + h * d;
+    cov[idx] = m - oi[dd] * oi[e];
+}
+
+// In place, per row of fac (rows, D, D): from C's lower triangle to the lower Cholesky factor L of
+// A = (1 + tr C) I - C. The upper triangle is neither read nor written.
+__kernel void newton_factor(__global float* fac, const int rows, const int d) {
+    const int row = get_global_id(0);
+    if (row >= rows) {
+        return;
+    }
+    __global float* a = fac + (long) row * d * d;
+    float tr = 0.0f;
+    for (int e = 0; e < d; e++) {
+        tr += a[e * d + e];
+    }
+    const float lambda = 1.0f + tr;
+    for (int r = 0; r < d; r++) {
+        for (int e = 0; e <= r; e++) {
+            a[r * d + e] = (r == e ? lambda : 0.0f) - a[r * d + e];
+        }
+    }
+    for (int col = 0; col < d; col++) {
+        float diag = a[col * d + col];
+        for (int e = 0; e < col; e++) {
+            diag -= a[col * d + e] * a[col * d + e];
+        }
+        const float l = sqrt(diag);
+        a[col * d + col] = l;
+        for (int r = col + 1; r < d; r++) {
+            float s = a[r * d + col];
+            for (int e = 0; e < col; e++) {
+                s -= a[r * d + e] * a[col * d + e];
+            }
+            a[r * d + col] = s / l;
+        }
+    }
+}
+
+// x (B, T, C) = A^-1 r per row (b, h, i), with L from newton_factor; x must not alias r.
+__kernel void newton_solve(__global float* x, const __global float* fac, const __global float* r,
+                           const int batch, const int t, const int c, const int heads) {
+    const int row = get_global_id(0);
+    if (row >= batch * heads * t) {
+        return;
+    }
+    const int i = row % t;
+    const int h = (row / t) % heads;
+    const int b = row / (t * heads);
+    const int d = c / heads;
+    const long at = ((long) b * t + i) * c + h * d;
+    const __global float* l = fac + (long) row * d * d;
+    __global float* xs = x + at;
+    const __global float* rs = r + at;
+    // L y = r, y kept in x.
+    for (int e = 0; e < d; e++) {
+        float s = rs[e];
+        for (int f = 0; f < e; f++) {
+            s -= l[e * d + f] * xs[f];
+        }
+        xs[e] = s / l[e * d + e];
+    }
+    // L^T x = y, in place.
+    for (int e = d - 1; e >= 0; e--) {
+        float s = xs[e];
+        for (int f = e + 1; f < d; f++) {
+            s -= l[f * d + e] * xs[f];
+        }
+        xs[e] = s / l[e * d + e];
+    }
+}
+
+// go and cd (B, T, C) from z = A^-1 g, y = delta and o: go = z + 2 (z . y) o - (y . o) z - (z . o) y and
+// cd = -(z . y), the diagonal part of dL/dM.
+__kernel void newton_full_backward(__global float* go, __global float* cd, const __global float* z,
+                                   const __global float* y, const __global float* o, const int n,
+                                   const int c, const int heads) {
+    const int idx = get_global_id(0);
+    if (idx >= n) {
+        return;
+    }
+    const int d = c / heads;
+    const long base = (long) (idx / d) * d;
+    const float zy = head_dot(z + base, y + base, d);
+    const float yo = head_dot(y + base, o + base, d);
+    const float zo = head_dot(z + base, o + base, d);
+    go[idx] = z[idx] + 2.0f * zy * o[idx] - yo * z[idx] - zo * y[idx];
+    cd[idx] = -zy;
 }
 
 // dpre (B, H, T, T) = ds, zero above the diagonal; with has_ab, alpha and beta (B, H, T, T) on and below
