@@ -207,7 +207,7 @@ final class Kernels {
     /**
      * The newton attention step (see newton.cl): att (B, H, T, T) the causal softmax weights, o (B, T, C)
      * = att v, which the backward reads, and out (B, T, C) = ((1 + tr C) I - C)^-1 o per head, C the
-     * covariance of the values. fac (B, H, T, D, D) is scratch; it holds the Cholesky factors on return.
+     * covariance of the values. fac (B, H, T, D, D) is scratch, and contains the Cholesky factors on return.
      */
     void newtonForward(cl_mem out, cl_mem att, cl_mem o, cl_mem fac, cl_mem qkv, int batch, int t, int c, int heads,
                        float scale) {

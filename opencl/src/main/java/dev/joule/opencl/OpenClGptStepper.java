@@ -48,9 +48,9 @@ final class OpenClGptStepper implements GptStepper {
                                cl_mem ln2w, cl_mem ln2b, cl_mem fcw, cl_mem fcb, cl_mem fcprojw, cl_mem fcprojb) {}
 
     /**
-     * One block's saved activations. For the Newton steps atty is the step delta, o the attention output
-     * p v it started from, and var (newton-diag only) the variance of the values under p; both are null
-     * where the step does not keep them.
+     * One block's saved activations. For the Newton steps atty is the step delta and o the attention
+     * output p v it started from. var (newton-diag only) is the variance of the values under p. Both o
+     * and var are null where the step does not keep them.
      */
     private record LayerActs(cl_mem ln1, cl_mem ln1Mean, cl_mem ln1Rstd, cl_mem qkv, cl_mem att, cl_mem atty,
                              cl_mem xMid, cl_mem ln2, cl_mem ln2Mean, cl_mem ln2Rstd, cl_mem fch, cl_mem fchGelu,
@@ -397,7 +397,7 @@ final class OpenClGptStepper implements GptStepper {
         k.meanLoss(result, 1, losses, n, Math.max(1, counted));
     }
 
-    /** The attention of one block: a.atty from a.qkv, by the block's step. */
+    /** Runs the attention of one block, a.atty from a.qkv, by the block's step. */
     private void attentionForward(LayerActs a, int b) {
         int t = shape.context();
         int c = shape.dim();
@@ -413,7 +413,7 @@ final class OpenClGptStepper implements GptStepper {
         }
     }
 
-    /** The backward of {@link #attentionForward}: dqkv from dC, the gradient of a.atty. */
+    /** Runs the backward of {@link #attentionForward}: dqkv from dC, the gradient of a.atty. */
     private void attentionBackward(LayerActs a, int b) {
         int t = shape.context();
         int c = shape.dim();

@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
  *
  * <p>Tolerance: |device - reference| &lt;= 1e-4 * max(1, max |reference|) elementwise, as in
  * {@link KernelsTest}. The device computes in float32, so its error is a few float32 roundings times the
- * conditioning of the step; the Newton matrix has eigenvalues in [1, 1 + tr C], so the solve does not
+ * conditioning of the step. The Newton matrix has eigenvalues in [1, 1 + tr C], so the solve does not
  * amplify them much. An indexing or sign error gives errors of order 1.
  */
 class NewtonKernelsTest {
@@ -127,6 +127,7 @@ class NewtonKernelsTest {
             p[j] = s * scale;
             mx = Math.max(mx, p[j]);
         }
+
         double sum = 0;
         for (int j = 0; j <= i; j++) {
             p[j] = Math.exp(p[j] - mx);
@@ -422,7 +423,7 @@ class NewtonKernelsTest {
         checkStep(Kind.FULL);
     }
 
-    /** The matrices A = (1 + tr C) I - C of every (b, h, i), each d x d, row-major, one after another. */
+    /** Returns the matrices A = (1 + tr C) I - C of every (b, h, i), each d x d, row-major, one after another. */
     private static double[] systems(double[] qkv, int batch, int t, int c, int heads) {
         int d = c / heads;
         double[] out = new double[batch * heads * t * d * d];

@@ -200,8 +200,8 @@ class DeviceTrainerTest {
                     theta.copyFrom(Tensor.full(0.7f * l - 0.4f, 1));
                 }
                 if (optimizer.startsWith("newton")) {
-                    // At the initial scale the values hardly spread, Cov_p(v) is near 0 and every Newton
-                    // step is close to gd; larger q, k, v make the covariance terms count.
+                    // At the initial scale the values hardly spread, so Cov_p(v) is near 0 and every
+                    // Newton step is close to gd. Larger q, k and v make the covariance terms count.
                     Tensor w = model.stateDict().get("h" + l + ".attn.qkv.weight");
                     w.copyFrom(w.scale(NEWTON_QKV_SCALE));
                 }
