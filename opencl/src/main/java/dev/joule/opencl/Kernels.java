@@ -188,6 +188,118 @@ final class Kernels {
                 scale);
     }
 
+    /**
+     * The newton-diag attention step (see newton.cl): att (B, H, T, T) the causal softmax weights, o and
+     * var (B, T, C) the mean and variance of the values under them, which the backward reads, and out
+     * (B, T, C) = o / (1 - var + tr C) per head.
+     */
+    void newtonDiagForward(cl_mem out, cl_mem att, cl_mem o, cl_mem var, cl_mem qkv, int batch, int t, int c,
+                           int heads, float scale) {
+        int n = batch * t * c;
+        elementwise("attention_softmax", (long) batch * heads * t, att, qkv, batch, t, c, heads, scale);
+        elementwise("moment_values", n, o, var, att, qkv, batch, t, c, heads);
+        elementwise("newton_diag_step", n, out, o, var, n, c, heads);
+    }
+
+    /**
+     * The backward of {@link #newtonDiagForward}: dqkv (B, T, 3C) from dout (B, T, C). go and gvar
+     * (B, T, C) and dpre (B, H, T, T) are scratch.
+     */
+    void newtonDiagBackward(cl_mem dqkv, cl_mem dpre, cl_mem go, cl_mem gvar, cl_mem att, cl_mem qkv, cl_mem o,
+                            cl_mem var, cl_mem dout, int batch, int t, int c, int heads, float scale) {
+        int n = batch * t * c;
+        elementwise("newton_diag_backward", n, go, gvar, dout, o, var, n, c, heads);
+        momentBackward(dqkv, dpre, null, null, att, qkv, go, null, null, gvar, batch, t, c, heads, scale);
+    }
+
+    /**
+     * The newton-neumann attention step (see newton.cl): att (B, H, T, T) the causal softmax weights, o
+     * (B, T, C) = att v, which the backward reads, and out (B, T, C) = o + Cov(v) o per head. w
+     * (B, H, T, T) and mo (B, T, C) are scratch.
+     */
+    void newtonNeumannForward(cl_mem out, cl_mem att, cl_mem o, cl_mem w, cl_mem mo, cl_mem qkv, int batch, int t,
+                              int c, int heads, float scale) {
+        int n = batch * t * c;
+        long rows = (long) batch * heads * t;
+        elementwise("attention_softmax", rows, att, qkv, batch, t, c, heads, scale);
+        elementwise("attention_values", n, o, att, qkv, batch, t, c, heads);
+        elementwise("moment_weights", rows, w, att, qkv, o, batch, t, c, heads);
+        elementwise("attention_values", n, mo, w, qkv, batch, t, c, heads);
+        elementwise("newton_neumann_step", n, out, o, mo, n, c, heads);
+    }
+
+    /**
+     * The backward of {@link #newtonNeumannForward}: dqkv (B, T, 3C) from dout (B, T, C), which must stay
+     * unchanged until it returns. go and mg (B, T, C), dpre, alpha and beta (B, H, T, T) are scratch.
+     */
+    void newtonNeumannBackward(cl_mem dqkv, cl_mem dpre, cl_mem alpha, cl_mem beta, cl_mem go, cl_mem mg, cl_mem att,
+                               cl_mem qkv, cl_mem o, cl_mem dout, int batch, int t, int c, int heads, float scale) {
+        int n = batch * t * c;
+        elementwise("moment_weights", (long) batch * heads * t, alpha, att, qkv, dout, batch, t, c, heads);
+        elementwise("attention_values", n, mg, alpha, qkv, batch, t, c, heads);
+        elementwise("newton_neumann_backward", n, go, dout, o, mg, n, c, heads);
+        momentBackward(dqkv, dpre, alpha, beta, att, qkv, go, dout, o, null, batch, t, c, heads, scale);
+    }
+
+    /**
+     * The newton attention step (see newton.cl): att (B, H, T, T) the causal softmax weights, o (B, T, C)
+     * = att v, which the backward reads, and out (B, T, C) = ((1 + tr C) I - C)^-1 o per head, C the
+     * covariance of the values. fac (B, H, T, D, D) is scratch, and contains the Cholesky factors on return.
+     */
+    void newtonForward(cl_mem out, cl_mem att, cl_mem o, cl_mem fac, cl_mem qkv, int batch, int t, int c, int heads,
+                       float scale) {
+        long rows = (long) batch * heads * t;
+        elementwise("attention_softmax", rows, att, qkv, batch, t, c, heads, scale);
+        elementwise("attention_values", (long) batch * t * c, o, att, qkv, batch, t, c, heads);
+        newtonFactor(fac, att, qkv, o, batch, t, c, heads);
+        elementwise("newton_solve", rows, out, fac, o, batch, t, c, heads);
+    }
+
+    private void newtonFactor(cl_mem fac, cl_mem att, cl_mem qkv, cl_mem o, int batch, int t, int c, int heads) {
+        int d = c / heads;
+        long rows = (long) batch * heads * t;
+        elementwise("newton_covariance", rows * d * d, fac, att, qkv, o, batch, t, c, heads);
+        elementwise("newton_factor", rows, fac, (int) rows, d);
+    }
+
+    /**
+     * The backward of {@link #newtonForward}: dqkv (B, T, 3C) from dout (B, T, C), with o and out (here
+     * y) of the forward. It factors the system again into fac. go, z and cd (B, T, C), dpre, alpha and
+     * beta (B, H, T, T) are scratch.
+     */
+    void newtonBackward(cl_mem dqkv, cl_mem dpre, cl_mem alpha, cl_mem beta, cl_mem go, cl_mem z, cl_mem cd,
+                        cl_mem fac, cl_mem att, cl_mem qkv, cl_mem o, cl_mem y, cl_mem dout, int batch, int t, int c,
+                        int heads, float scale) {
+        int n = batch * t * c;
+        newtonFactor(fac, att, qkv, o, batch, t, c, heads);
+        elementwise("newton_solve", (long) batch * heads * t, z, fac, dout, batch, t, c, heads);
+        elementwise("newton_full_backward", n, go, cd, z, y, o, n, c, heads);
+        momentBackward(dqkv, dpre, alpha, beta, att, qkv, go, z, y, cd, batch, t, c, heads, scale);
+    }
+
+    /**
+     * The shared part of the Newton backward (newton.cl): dqkv (B, T, 3C) from go = dL/do and
+     * dL/dM = (a b^T + b a^T) / 2 + diag(cd) per query and head, all (B, T, C). a and b (null for none)
+     * come together and need alpha and beta (B, H, T, T) scratch; cd may be null. dpre (B, H, T, T) is
+     * scratch.
+     */
+    void momentBackward(cl_mem dqkv, cl_mem dpre, cl_mem alpha, cl_mem beta, cl_mem att, cl_mem qkv, cl_mem go,
+                        cl_mem a, cl_mem b, cl_mem cd, int batch, int t, int c, int heads, float scale) {
+        int hasAb = a != null ? 1 : 0;
+        int hasC = cd != null ? 1 : 0;
+        // Kernels do not read the buffers their flags leave out; any valid buffer fills the slot.
+        cl_mem al = alpha != null ? alpha : dpre;
+        cl_mem be = beta != null ? beta : dpre;
+        cl_mem aa = a != null ? a : go;
+        cl_mem bb = b != null ? b : go;
+        cl_mem cc = cd != null ? cd : go;
+        elementwise("moment_backward_scores", (long) batch * heads * t, dpre, al, be, att, qkv, go, aa, bb, cc,
+                hasAb, hasC, batch, t, c, heads);
+        elementwise("attention_backward_q", (long) batch * t * c, dqkv, dpre, qkv, batch, t, c, heads, scale);
+        elementwise("moment_backward_kv", (long) batch * t * c, dqkv, dpre, al, be, att, qkv, go, aa, bb, cc, hasAb,
+                hasC, batch, t, c, heads, scale);
+    }
+
     /** losses (rows) and, in place, probs from logits (rows, v); a target of -1 contributes nothing. */
     void crossEntropyForward(cl_mem losses, cl_mem logitsProbs, cl_mem targets, int rows, int v) {
         elementwise("crossentropy_forward", rows, losses, logitsProbs, targets, rows, v);

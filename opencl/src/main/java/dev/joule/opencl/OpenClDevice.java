@@ -45,7 +45,7 @@ import org.jocl.cl_program;
 final class OpenClDevice implements Device {
     /** The kernel sources, resources under dev/joule/opencl/kernels. */
     static final List<String> SOURCES = List.of("matmul.cl", "elementwise.cl", "grad_norm.cl", "layernorm.cl",
-            "embedding.cl", "attention.cl", "linear_attention.cl", "crossentropy.cl", "momentum.cl");
+            "embedding.cl", "attention.cl", "linear_attention.cl", "crossentropy.cl", "momentum.cl", "newton.cl");
 
     /** The matmul tiles are 16 x 16 work items, the largest work-group any kernel here needs. */
     static final int REQUIRED_WORK_GROUP = 256;

@@ -34,6 +34,13 @@ import org.jocl.cl_mem;
  * linear and gated-linear energies (linear_attention.cl), which keep the same (B, H, T, T) weights. The
  * gated energy adds per block the gate logits and their running log-decay sums, 2 H B T floats, and
  * scratch of 2 H B T for their gradients.
+ *
+ * <p>With a Newton step ({@code NEWTON}, {@code NEWTON_DIAG}, {@code NEWTON_NEUMANN}, kernels in
+ * newton.cl) each block also keeps o = p v, the attention output the step starts from, C B T floats, and
+ * newton-diag the variance of the values, another C B T. Scratch adds dL/do and one vector of dL/dM,
+ * 2 C B T; newton and newton-neumann add two (B, H, T, T) weight buffers, and newton the diagonal part
+ * of dL/dM, C B T, and the per-query systems and their Cholesky factors, B H T D^2 = C D B T floats. The
+ * backward of newton factors the systems again rather than keep them per block.
  */
 final class OpenClGptStepper implements GptStepper {
     private static final float LN_EPS = 1e-5f;
@@ -48,11 +55,13 @@ final class OpenClGptStepper implements GptStepper {
 
     /**
      * One block's saved activations. Only the gated energy has gate, the gate logits (B, T, H), and
-     * logDecay, their running sums of log sigmoid (B, H, T); otherwise both are null.
+     * logDecay, their running sums of log sigmoid (B, H, T); otherwise both are null. For the Newton steps
+     * atty is the step delta and o the attention output p v it started from. var (newton-diag only) is the
+     * variance of the values under p. Both o and var are null where the step does not keep them.
      */
     private record LayerActs(cl_mem ln1, cl_mem ln1Mean, cl_mem ln1Rstd, cl_mem qkv, cl_mem att, cl_mem atty,
                              cl_mem gate, cl_mem logDecay, cl_mem xMid, cl_mem ln2, cl_mem ln2Mean, cl_mem ln2Rstd,
-                             cl_mem fch, cl_mem fchGelu) {}
+                             cl_mem fch, cl_mem fchGelu, cl_mem o, cl_mem var) {}
 
     private final OpenClDevice dev;
     private final Kernels k;
@@ -98,6 +107,15 @@ final class OpenClGptStepper implements GptStepper {
     /** Gradients of the gate logits (B, T, H) and of the log-decay sums (B, H, T); null unless gated. */
     private final cl_mem dgate;
     private final cl_mem dlogDecay;
+    /** Newton scratch (B, T, C): dL/do, and the vectors of dL/dM; null for the other steps. */
+    private final cl_mem ngo;
+    private final cl_mem nvec;
+    /** Newton scratch (B, H, T, T) for the weights of second-moment products; null for gd and newton-diag. */
+    private final cl_mem alpha;
+    private final cl_mem beta;
+    /** newton only: the diagonal part of dL/dM (B, T, C) and the per-query systems (B, H, T, D, D). */
+    private final cl_mem ncd;
+    private final cl_mem fac;
     /** Per block l: the velocity it outputs (null without momentum). */
     private final cl_mem[] velocity;
     /** Per block l &gt; 0: ln_1's input x + mu m for Nesterov (null otherwise, and for block 0). */
@@ -193,15 +211,20 @@ final class OpenClGptStepper implements GptStepper {
         long scores = (long) shape.batch() * shape.heads() * shape.context() * shape.context();
         boolean gated = shape.energy().gated();
         long gates = n * shape.heads();
+        attnStep = shape.step();
+        boolean newton = isNewton(attnStep);
         for (int l = 0; l < layers; l++) {
             lp[l] = layer(l, 0);
             lg[l] = layer(l, 1);
             String p = "layer " + l + " ";
+            cl_mem o = newton ? floats(n * c, p + "attention output before the Newton step") : null;
+            cl_mem var = attnStep == GptShape.AttentionStep.NEWTON_DIAG ? floats(n * c, p + "value variance") : null;
             acts[l] = new LayerActs(floats(n * c, p + "ln_1"), floats(n, p + "ln_1 mean"), floats(n, p + "ln_1 rstd"),
                     floats(n * 3 * c, p + "qkv"), floats(scores, p + "attention weights"), floats(n * c, p + "attention"),
                     gated ? floats(gates, p + "gate logits") : null, gated ? floats(gates, p + "log-decay sums") : null,
                     floats(n * c, p + "residual"), floats(n * c, p + "ln_2"), floats(n, p + "ln_2 mean"),
-                    floats(n, p + "ln_2 rstd"), floats(n * 4 * c, p + "mlp_fc"), floats(n * 4 * c, p + "gelu"));
+                    floats(n, p + "ln_2 rstd"), floats(n * 4 * c, p + "mlp_fc"), floats(n * 4 * c, p + "gelu"), o,
+                    var);
         }
         x = new cl_mem[layers + 1];
         for (int l = 0; l <= layers; l++) {
@@ -220,10 +243,30 @@ final class OpenClGptStepper implements GptStepper {
         d4C = floats(n * 4 * c, "gradient scratch (B, T, 4C)");
         dqkv = floats(n * 3 * c, "qkv gradient");
         dpre = floats(scores, "attention score gradient");
-        attnStep = shape.step();
         energy = shape.energy();
         dgate = gated ? floats(gates, "gate logit gradient") : null;
         dlogDecay = gated ? floats(gates, "log-decay gradient") : null;
+        if (newton) {
+            ngo = floats(n * c, "Newton gradient of o");
+            nvec = floats(n * c, "Newton gradient of the second moment");
+        } else {
+            ngo = null;
+            nvec = null;
+        }
+        if (attnStep == GptShape.AttentionStep.NEWTON || attnStep == GptShape.AttentionStep.NEWTON_NEUMANN) {
+            alpha = floats(scores, "Newton second-moment weights");
+            beta = floats(scores, "Newton second-moment weights, second");
+        } else {
+            alpha = null;
+            beta = null;
+        }
+        if (attnStep == GptShape.AttentionStep.NEWTON) {
+            ncd = floats(n * c, "Newton diagonal gradient of the second moment");
+            fac = floats(n * c * shape.headDim(), "Newton systems and their Cholesky factors");
+        } else {
+            ncd = null;
+            fac = null;
+        }
         velocity = new cl_mem[layers];
         lookahead = new cl_mem[layers];
         theta = new cl_mem[layers];
@@ -283,12 +326,17 @@ final class OpenClGptStepper implements GptStepper {
     }
 
     /** Runs the attention of one block: a.atty from a.qkv (and, gated, the gate from a.ln1). */
+    private static boolean isNewton(GptShape.AttentionStep step) {
+        return step == GptShape.AttentionStep.NEWTON || step == GptShape.AttentionStep.NEWTON_DIAG
+                || step == GptShape.AttentionStep.NEWTON_NEUMANN;
+    }
+
     private void attentionForward(LayerParams p, LayerActs a, int b) {
         int t = shape.context();
         int c = shape.dim();
         int h = shape.heads();
         switch (energy) {
-            case SOFTMAX -> k.attentionForward(a.atty(), a.att(), a.qkv(), b, t, c, h, scale);
+            case SOFTMAX -> softmaxStepForward(a, b);
             case LINEAR -> k.linearAttentionForward(a.atty(), a.att(), a.qkv(), null, b, t, c, h, scale);
             case GATED_LINEAR -> {
                 // z = ln_1 W_g^T + b_g (B, T, H), then L = running sums of log sigmoid(z) (B, H, T).
@@ -309,7 +357,7 @@ final class OpenClGptStepper implements GptStepper {
         int c = shape.dim();
         int h = shape.heads();
         switch (energy) {
-            case SOFTMAX -> k.attentionBackward(dqkv, dpre, a.att(), a.qkv(), dy, b, t, c, h, scale);
+            case SOFTMAX -> softmaxStepBackward(a, dy, b);
             case LINEAR -> k.linearAttentionBackward(dqkv, dpre, a.att(), a.qkv(), dy, null, null, null, null, b, t,
                     c, h, scale);
             case GATED_LINEAR -> {
@@ -318,6 +366,37 @@ final class OpenClGptStepper implements GptStepper {
                 k.matmulBackwardWeight(g.gatew(), dgate, a.ln1(), b * t, c, h, false);
                 k.biasBackward(g.gateb(), dgate, b * t, h);
             }
+        }
+    }
+
+    /** Runs the softmax energy's attention by the block's step: a plain gradient step or a Newton step. */
+    private void softmaxStepForward(LayerActs a, int b) {
+        int t = shape.context();
+        int c = shape.dim();
+        int h = shape.heads();
+        switch (attnStep) {
+            case GD, MOMENTUM, NESTEROV -> k.attentionForward(a.atty(), a.att(), a.qkv(), b, t, c, h, scale);
+            case NEWTON_DIAG -> k.newtonDiagForward(a.atty(), a.att(), a.o(), a.var(), a.qkv(), b, t, c, h, scale);
+            // ngo is free during the forward.
+            case NEWTON_NEUMANN -> k.newtonNeumannForward(a.atty(), a.att(), a.o(), alpha, ngo, a.qkv(), b, t, c, h,
+                    scale);
+            case NEWTON -> k.newtonForward(a.atty(), a.att(), a.o(), fac, a.qkv(), b, t, c, h, scale);
+        }
+    }
+
+    /** Runs the backward of {@link #softmaxStepForward}: dqkv from dy, the gradient of a.atty. */
+    private void softmaxStepBackward(LayerActs a, cl_mem dy, int b) {
+        int t = shape.context();
+        int c = shape.dim();
+        int h = shape.heads();
+        switch (attnStep) {
+            case GD, MOMENTUM, NESTEROV -> k.attentionBackward(dqkv, dpre, a.att(), a.qkv(), dy, b, t, c, h, scale);
+            case NEWTON_DIAG -> k.newtonDiagBackward(dqkv, dpre, ngo, nvec, a.att(), a.qkv(), a.o(), a.var(), dy, b, t,
+                    c, h, scale);
+            case NEWTON_NEUMANN -> k.newtonNeumannBackward(dqkv, dpre, alpha, beta, ngo, nvec, a.att(), a.qkv(), a.o(),
+                    dy, b, t, c, h, scale);
+            case NEWTON -> k.newtonBackward(dqkv, dpre, alpha, beta, ngo, nvec, ncd, fac, a.att(), a.qkv(), a.o(),
+                    a.atty(), dy, b, t, c, h, scale);
         }
     }
 

@@ -48,6 +48,10 @@ public record GptShape(int vocab, int context, int layers, int heads, int dim, i
      * for the two momentum rules, a velocity m (B, T, C) carried from block to block next to x, with
      * m_0 = 0 and a coefficient mu_l = sigmoid(theta_l) learned per block (parameter
      * {@code h<l>.attn.momentum_logit}, shape (1), no weight decay). The MLP half only updates x.
+     *
+     * <p>The three Newton steps change the attention itself, not the rule across layers: per head and
+     * query, with p the causal softmax weights, o = sum_j p_j v_j, C = Cov_p(v) and damping tr C, the
+     * head's output is the step delta below instead of o, and x' = x + u(x) as for {@link #GD}.
      */
     public enum AttentionStep {
         /** x' = x + u(x): the standard Transformer (optimizer gd). */
@@ -55,11 +59,17 @@ public record GptShape(int vocab, int context, int layers, int heads, int dim, i
         /** m' = mu m + u(x), x' = x + m' (optimizer momentum, heavy ball). */
         MOMENTUM,
         /** m' = mu m + u(x + mu m), x' = x + m' (optimizer nesterov): the input is the look-ahead point. */
-        NESTEROV;
+        NESTEROV,
+        /** delta = ((1 + tr C) I - C)^-1 o, an exact D x D solve (optimizer newton); x' = x + u(x). */
+        NEWTON,
+        /** delta_d = o_d / (1 - C_dd + tr C) (optimizer newton-diag); x' = x + u(x). */
+        NEWTON_DIAG,
+        /** delta = o + C o (optimizer newton-neumann); x' = x + u(x). */
+        NEWTON_NEUMANN;
 
         /** True when the rule carries a velocity and a learned coefficient per block. */
         public boolean hasVelocity() {
-            return this != GD;
+            return this == MOMENTUM || this == NESTEROV;
         }
     }
 

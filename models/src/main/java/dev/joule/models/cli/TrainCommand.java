@@ -91,8 +91,8 @@ final class TrainCommand implements Callable<Integer> {
     Integer threads;
 
     @Option(names = "--device", paramLabel = "cpu|opencl[:N]", defaultValue = "cpu",
-            description = "Compute device: cpu, or OpenCL device N of 'joule devices' (optimizers gd, momentum and"
-                    + " nesterov, no dropout; default: ${DEFAULT-VALUE}).")
+            description = "Compute device: cpu, or OpenCL device N of 'joule devices' (every energy and optimizer,"
+                    + " no dropout; default: ${DEFAULT-VALUE}).")
     String device;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Run directory to write (default: runs/run-<time>).")

@@ -29,10 +29,10 @@ import java.util.Map;
  * exactly as the CPU trainer writes them, so {@code joule sample}, {@code joule eval} and a CPU
  * {@code --resume} read them unchanged.
  *
- * <p>Supported recipes: the softmax, linear or gated-linear energy, each with the gd, momentum or nesterov
- * optimizer (mu learned per block), and no dropout; softmax with gd is the standard Transformer. Anything
- * else (the Newton optimizers, dropout) is rejected with an {@link InvalidInputException} naming what is
- * supported.
+ * <p>Supported recipes: every valid pair of energy and optimizer (softmax with gd, momentum, nesterov,
+ * newton, newton-diag or newton-neumann; linear or gated-linear with gd, momentum or nesterov; mu learned
+ * per block), and no dropout. Softmax with gd is the standard Transformer. Dropout is rejected with an
+ * {@link InvalidInputException} naming what is supported.
  */
 public final class DeviceTrainer implements AutoCloseable {
     /** A resolved {@code --device}: the CPU (provider null) or a backend and one of its devices. */
@@ -96,10 +96,14 @@ public final class DeviceTrainer implements AutoCloseable {
     private static final Map<String, GptShape.AttentionStep> DEVICE_OPTIMIZERS = Map.of(
             "gd", GptShape.AttentionStep.GD,
             "momentum", GptShape.AttentionStep.MOMENTUM,
-            "nesterov", GptShape.AttentionStep.NESTEROV);
+            "nesterov", GptShape.AttentionStep.NESTEROV,
+            "newton-diag", GptShape.AttentionStep.NEWTON_DIAG,
+            "newton-neumann", GptShape.AttentionStep.NEWTON_NEUMANN,
+            "newton", GptShape.AttentionStep.NEWTON);
 
     /** The supported optimizers in the order the messages list them. */
-    private static final List<String> DEVICE_OPTIMIZER_NAMES = List.of("gd", "momentum", "nesterov");
+    private static final List<String> DEVICE_OPTIMIZER_NAMES = List.of("gd", "momentum", "nesterov", "newton",
+            "newton-diag", "newton-neumann");
 
     /** The energies the device step implements, and the kernels each one runs. */
     private static final Map<String, GptShape.Energy> DEVICE_ENERGIES = Map.of(
@@ -111,8 +115,9 @@ public final class DeviceTrainer implements AutoCloseable {
     private static final List<String> DEVICE_ENERGY_NAMES = List.of("softmax", "linear", "gated-linear");
 
     /**
-     * Checks that the device step implements this architecture: the softmax, linear or gated-linear energy
-     * with the gd, momentum or nesterov optimizer, no dropout.
+     * Checks that the device step implements this architecture: an energy and optimizer pair that the
+     * device has kernels for, and no dropout. Invalid pairs (Newton on a linear energy) are rejected
+     * earlier, by {@link GptConfig#validate()}.
      *
      * @throws InvalidInputException naming what is supported
      */

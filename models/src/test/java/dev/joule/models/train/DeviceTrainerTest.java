@@ -30,8 +30,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * <p>Tolerance: 1e-3 relative on every train and validation loss and gradient norm of a 10-step run.
  * Both run in float32 but sum in different orders, so the weights drift apart slightly. On pocl the
  * losses agree to about 1e-7 relative, and 1e-3 leaves room for GPUs whose exp and tanh differ more.
- * The same bound holds for the momentum and nesterov optimizers, whose runs agree as closely on pocl,
- * and for the linear and gated-linear energies with each of the three optimizers.
+ * The same bound holds for the momentum, nesterov and the three Newton optimizers, whose runs agree as
+ * closely on pocl, and for the linear and gated-linear energies with gd, momentum and nesterov.
  */
 class DeviceTrainerTest {
     private static final double REL = 1e-3;
@@ -141,6 +141,24 @@ class DeviceTrainerTest {
     }
 
     /** The linear and gated-linear energies with each optimizer the device implements. */
+    /** newton-diag: attention with values [v, v * v] and the damped diagonal step per query. */
+    @Test
+    void tenStepsWithNewtonDiagMatchTheCpuTrainer(@TempDir Path dir) {
+        assertTenStepsMatch(CONFIG.withEnergy("softmax", "newton-diag"), dir);
+    }
+
+    /** newton-neumann: o + Cov_p(v) o per query, one more weighted pass over the values. */
+    @Test
+    void tenStepsWithNewtonNeumannMatchTheCpuTrainer(@TempDir Path dir) {
+        assertTenStepsMatch(CONFIG.withEnergy("softmax", "newton-neumann"), dir);
+    }
+
+    /** newton: an exact D x D solve per query, by Cholesky, with a hand-written backward. */
+    @Test
+    void tenStepsWithNewtonMatchTheCpuTrainer(@TempDir Path dir) {
+        assertTenStepsMatch(CONFIG.withEnergy("softmax", "newton"), dir);
+    }
+
     @ParameterizedTest(name = "{0} + {1}")
     @CsvSource({"linear, gd", "linear, momentum", "linear, nesterov", "gated-linear, gd", "gated-linear, momentum",
         "gated-linear, nesterov"})
@@ -216,7 +234,10 @@ class DeviceTrainerTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource({"softmax", "linear", "gated-linear"})
     void gradientsOfOneStepMatchTheCpuAutograd(String energy) {
-        for (String optimizer : List.of("gd", "momentum", "nesterov")) {
+        List<String> optimizers = energy.equals("softmax")
+                ? List.of("gd", "momentum", "nesterov", "newton", "newton-diag", "newton-neumann")
+                : List.of("gd", "momentum", "nesterov");
+        for (String optimizer : optimizers) {
             assertOneStepGradientsMatch(new GptConfig(256, 16, 3, 2, 32, 0f, energy, optimizer));
         }
     }
@@ -232,6 +253,9 @@ class DeviceTrainerTest {
                 "nesterov"));
     }
 
+    /** Scales the qkv weights in the gradient test of the Newton steps: v then has a spread of order 1. */
+    private static final float NEWTON_QKV_SCALE = 8f;
+
     private static void assertOneStepGradientsMatch(GptConfig config) {
         Dataset data = Dataset.split(TOKENS, 0.1, config.context());
         Gpt model = new Gpt(config, 99L);
@@ -239,6 +263,12 @@ class DeviceTrainerTest {
             Tensor theta = model.stateDict().get("h" + l + ".attn.momentum_logit");
             if (theta != null) {
                 theta.copyFrom(Tensor.full(0.7f * l - 0.4f, 1));
+            }
+            if (config.optimizer().startsWith("newton")) {
+                // At the initial scale the values hardly spread, so Cov_p(v) is near 0 and every Newton
+                // step is close to gd. Larger q, k and v make the covariance terms count.
+                Tensor w = model.stateDict().get("h" + l + ".attn.qkv.weight");
+                w.copyFrom(w.scale(NEWTON_QKV_SCALE));
             }
         }
         int b = 2;
@@ -344,19 +374,19 @@ class DeviceTrainerTest {
     }
 
     @Test
-    void rejectsRecipesWithoutDeviceKernels(@TempDir Path dir) {
+    void rejectsDropoutAndInvalidRecipes(@TempDir Path dir) {
         Dataset data = Dataset.split(TOKENS, 0.1, CONFIG.context());
-        for (String newtonStep : List.of("newton", "newton-diag", "newton-neumann")) {
-            InvalidInputException e = assertThrows(InvalidInputException.class, () -> new DeviceTrainer(
-                    CONFIG.withEnergy("softmax", newtonStep), settings(2, 2), data, new RunDirectory(dir), opencl));
-            for (String named : List.of("softmax", "linear", "gated-linear", "gd", "momentum", "nesterov")) {
-                assertTrue(e.getMessage().contains(named), newtonStep + ": " + e.getMessage());
-            }
+        for (String recipe : List.of("gated-linear:gd", "softmax:newton")) {
+            String[] parts = recipe.split(":");
+            InvalidInputException dropout = assertThrows(InvalidInputException.class, () -> new DeviceTrainer(
+                    CONFIG.withEnergy(parts[0], parts[1]).withDropout(0.1f), settings(2, 2), data,
+                    new RunDirectory(dir), opencl));
+            assertTrue(dropout.getMessage().contains("dropout"), recipe + ": " + dropout.getMessage());
         }
-        InvalidInputException dropout = assertThrows(InvalidInputException.class, () -> new DeviceTrainer(
-                CONFIG.withEnergy("gated-linear", "gd").withDropout(0.1f), settings(2, 2), data,
-                new RunDirectory(dir), opencl));
-        assertTrue(dropout.getMessage().contains("dropout"), dropout.getMessage());
+        // Newton needs a strictly convex energy, so the pair is invalid on every device.
+        InvalidInputException invalid = assertThrows(InvalidInputException.class, () -> new DeviceTrainer(
+                CONFIG.withEnergy("linear", "newton"), settings(2, 2), data, new RunDirectory(dir), opencl));
+        assertTrue(invalid.getMessage().contains("newton"), invalid.getMessage());
     }
 
     @Test
