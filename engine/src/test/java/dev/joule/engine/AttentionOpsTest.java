@@ -18,6 +18,8 @@ class AttentionOpsTest {
     /** {B, T, H, D}: T = 1, odd T, D below and above the vector length, and T spanning three key blocks. */
     private static final int[][] SHAPES = {
         {1, 1, 1, 4}, {2, 7, 2, 3}, {1, 17, 4, 8}, {3, 33, 2, 16}, {1, 130, 2, 32}, {2, 65, 3, 20}, {1, 64, 1, 17},
+        // 6 key blocks: more than FlashAttention.KEY_GROUPS, so a group adds two blocks to its partial dQ.
+        {1, 333, 2, 9},
     };
 
     private boolean simdBefore;
@@ -311,7 +313,7 @@ class AttentionOpsTest {
     @Test
     void bitwiseIdenticalAcrossThreadCounts() {
         // Large enough to run on the pool and to span several query and key blocks.
-        int[][] shapes = {{2, 200, 3, 24}, {1, 130, 2, 32}, {3, 67, 4, 7}};
+        int[][] shapes = {{2, 200, 3, 24}, {1, 130, 2, 32}, {3, 67, 4, 7}, {1, 333, 2, 9}};
         Random random = new Random(16);
         boolean[] modes = Simd.available() ? new boolean[] {true, false} : new boolean[] {false};
         for (int[] shape : shapes) {

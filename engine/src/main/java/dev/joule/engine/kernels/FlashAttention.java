@@ -19,16 +19,22 @@ import java.util.Arrays;
  * form {@code s - m} exactly as the forward did: with scores near 1e4, a float logsumexp would be off by
  * about 1e-3.
  *
- * <p>Backward, recomputing P_ij = exp(s_ij - m_i) / l_i block by block, in two passes so that no output
- * row is written by two tasks:
+ * <p>Backward, recomputing P_ij = exp(s_ij - m_i) / l_i block by block. It forms each tile of P and of
+ * dS_ij = P_ij (dY_i . v_j - Delta_i) once and uses it for all three gradients, so it runs five T x T x D
+ * products where a separate dQ pass would need seven:
  * <ol>
- *   <li>one task per (b, h, query block) computes Delta_i = dY_i . Y_i and
- *       dQ_i = scale * sum_j dS_ij k_j, where dS_ij = P_ij (dY_i . v_j - Delta_i);</li>
- *   <li>one task per (b, h, key block) walks the query rows i >= its first key in increasing order and
- *       accumulates dV_j = sum_i P_ij dY_i and dK_j = scale * sum_i dS_ij q_i.</li>
+ *   <li>one task per (b, h, query block) computes Delta_i = dY_i . Y_i;</li>
+ *   <li>one task per (b, h, key group) handles the key blocks g, g + G, g + 2G, ... of its group g in
+ *       increasing order. For each block it walks the query rows i >= its first key in increasing order,
+ *       accumulates dV_j = sum_i P_ij dY_i and dK_j = scale * sum_i dS_ij q_i, and adds
+ *       sum_j dS_ij k_j to its group's partial dQ_i;</li>
+ *   <li>one task per (b, h, query block) writes dQ_i = scale * (the sum of the G partials, in group
+ *       order).</li>
  * </ol>
- * Task boundaries depend only on (B, H, T), and each output value is summed by one task in one fixed
- * order, so results are bitwise identical at any thread count.
+ * G = {@link #KEY_GROUPS} (fewer when T has fewer key blocks) gives the middle pass G tasks per head at
+ * the cost of G partial dQ arrays, each the size of Q, so memory stays O(T * D). Task boundaries depend
+ * only on (B, H, T), and each output value is summed by one task in one fixed order, so results are
+ * bitwise identical at any thread count.
  *
  * <p>Each call first copies K (and V for backward) of every head into a transposed (B, H, D, T') array,
  * T' being T rounded up to {@link #KEY_BLOCK}, so that the score kernels read D rows of contiguous keys
@@ -47,6 +53,12 @@ public final class FlashAttention {
     static final int KEY_BLOCK = 64;
     /** Query rows that the inner kernels process together. Divides {@link #KEY_BLOCK}. */
     static final int ROW_GROUP = 4;
+    /**
+     * Key groups per head in the backward, each with its own partial dQ. Four give a 2-head batch of 1
+     * eight tasks; key blocks are dealt to groups in turn, so their causal work differs by at most one
+     * block's.
+     */
+    static final int KEY_GROUPS = 4;
     /**
      * Below about this many multiply-adds (B * H * T * T * D / 2) the op runs on the calling thread. An
      * estimate of where the pool hand-off stops paying, not a measurement.
@@ -112,11 +124,22 @@ public final class FlashAttention {
         float[] kT = transposeHeads(dims, qkv, dims.c());
         float[] vT = transposeHeads(dims, qkv, 2 * dims.c());
         float[] delta = Buffers.floats(batch * heads * t);
-        forTasks(dims, dims.blocks(QUERY_BLOCK), (bh, block) ->
-                queryGradBlock(simd, dims, qkv, kT, vT, y, dy, rowMax, rowInvSum, delta, dqkv, bh, block));
-        // The key pass reads every row's Delta, so it starts only after the query pass has finished.
-        forTasks(dims, dims.blocks(KEY_BLOCK), (bh, block) ->
-                keyGradBlock(simd, dims, qkv, kT, vT, dy, rowMax, rowInvSum, delta, dqkv, bh, block));
+        forTasks(dims, dims.blocks(QUERY_BLOCK), (bh, block) -> rowDeltas(dims, y, dy, delta, bh, block));
+        int groups = Math.min(KEY_GROUPS, dims.blocks(KEY_BLOCK));
+        if ((long) groups * batch * heads * t * dim > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("attention backward of B=" + batch + ", H=" + heads + ", T=" + t
+                    + ", D=" + dim + " needs " + groups + " partial dQ arrays, over the maximum array length");
+        }
+        float[] dqParts = Buffers.floats(groups * batch * heads * t * dim);
+        // The key pass reads every row's Delta, so it starts only after the Delta pass has finished.
+        forTasks(dims, groups, (bh, group) -> {
+            for (int block = group; block < dims.blocks(KEY_BLOCK); block += groups) {
+                keyGradBlock(simd, dims, qkv, kT, vT, dy, rowMax, rowInvSum, delta, dqkv, dqParts, groups, bh,
+                        group, block);
+            }
+        });
+        forTasks(dims, dims.blocks(QUERY_BLOCK), (bh, block) -> sumQueryGrads(dims, dqParts, groups, dqkv, bh,
+                block));
     }
 
     private static void checkSizes(Dims dims, float[] qkv, float[] y, float[] rowMax, float[] rowInvSum) {
@@ -237,7 +260,7 @@ public final class FlashAttention {
                     }
                     groupCount = Math.max(groupCount, cnt);
                 }
-                accumulateRows(simd, p, rows, groupCount, qkv, vBase + j0 * stride, stride, dim, acc,
+                accumulateRows(simd, p, 0, rows, groupCount, qkv, vBase + j0 * stride, stride, dim, acc,
                         (g - i0) * dim);
             }
         }
@@ -256,66 +279,54 @@ public final class FlashAttention {
         }
     }
 
-    private static void queryGradBlock(boolean simd, Dims dims, float[] qkv, float[] kT, float[] vT, float[] y,
-            float[] dy, float[] rowMax, float[] rowInvSum, float[] delta, float[] dqkv, int bh, int block) {
-        int b = bh / dims.heads;
-        int h = bh % dims.heads;
-        int dim = dims.dim;
-        int stride = dims.qkvStride();
+    /** Writes Delta_i = dY_i . Y_i, summed in double, for the rows of one query block. */
+    private static void rowDeltas(Dims dims, float[] y, float[] dy, float[] delta, int bh, int block) {
         int c = dims.c();
-        int qBase = dims.qBase(b, h);
-        int kBase = qBase + c;
-        int yBase = dims.yBase(b, h);
+        int yBase = dims.yBase(bh / dims.heads, bh % dims.heads);
         int statBase = bh * dims.t;
         int i0 = block * QUERY_BLOCK;
         int i1 = Math.min(dims.t, i0 + QUERY_BLOCK);
-
         for (int i = i0; i < i1; i++) {
             double dot = 0;
             int yo = yBase + i * c;
-            for (int d = 0; d < dim; d++) {
+            for (int d = 0; d < dims.dim; d++) {
                 dot += (double) dy[yo + d] * y[yo + d];
             }
             delta[statBase + i] = (float) dot;
         }
+    }
 
-        int tp = paddedT(dims);
-        int tBase = bh * dim * tp;
-        float[] dq = Scratch.floats(Scratch.QUERY_GRAD_DQ, QUERY_BLOCK * dim);
-        float[] p = Scratch.floats(Scratch.QUERY_GRAD_P, ROW_GROUP * KEY_BLOCK);
-        float[] ds = Scratch.floats(Scratch.QUERY_GRAD_DS, ROW_GROUP * KEY_BLOCK);
-        for (int j0 = 0; j0 < i1; j0 += KEY_BLOCK) {
-            int n = Math.min(i1, j0 + KEY_BLOCK) - j0;
-            for (int g = i0; g < i1; g += ROW_GROUP) {
-                int rows = Math.min(ROW_GROUP, i1 - g);
-                scores(simd, qkv, qBase + g * stride, stride, rows, kT, tBase + j0, tp, n, dim, dims.scale, p, 0);
-                scores(simd, dy, yBase + g * c, c, rows, vT, tBase + j0, tp, n, dim, 1f, ds, 0);
-                int groupCount = 0;
-                for (int r = 0; r < rows; r++) {
-                    int i = g + r;
-                    int cnt = Math.min(n, i - j0 + 1);
-                    int po = r * KEY_BLOCK;
-                    probsAndScoreGrads(simd, p, ds, po, cnt, rowMax[statBase + i], rowInvSum[statBase + i],
-                            delta[statBase + i]);
-                    Arrays.fill(ds, po + cnt, po + n, 0f);
-                    groupCount = Math.max(groupCount, cnt);
-                }
-                accumulateRows(simd, ds, rows, groupCount, qkv, kBase + j0 * stride, stride, dim, dq,
-                        (g - i0) * dim);
-            }
-        }
+    /** Offset in the partial dQ arrays of row 0 of (b*H + h, group); each part is (T, D). */
+    private static int partBase(Dims dims, int groups, int bh, int group) {
+        return (bh * groups + group) * dims.t * dims.dim;
+    }
 
+    /** Writes dQ = scale * (the sum of the group partials, in group order) for one query block. */
+    private static void sumQueryGrads(Dims dims, float[] dqParts, int groups, float[] dqkv, int bh, int block) {
+        int dim = dims.dim;
+        int stride = dims.qkvStride();
+        int qBase = dims.qBase(bh / dims.heads, bh % dims.heads);
+        int i0 = block * QUERY_BLOCK;
+        int i1 = Math.min(dims.t, i0 + QUERY_BLOCK);
         for (int i = i0; i < i1; i++) {
             int go = qBase + i * stride;
-            int lo = (i - i0) * dim;
             for (int d = 0; d < dim; d++) {
-                dqkv[go + d] = dq[lo + d] * dims.scale;
+                float sum = 0f;
+                for (int g = 0; g < groups; g++) {
+                    sum += dqParts[partBase(dims, groups, bh, g) + i * dim + d];
+                }
+                dqkv[go + d] = sum * dims.scale;
             }
         }
     }
 
+    /**
+     * Writes dK and dV of one key block and adds its share of dQ to the partial dQ of {@code group}. The
+     * scratch tiles are this thread's, and the group's partial belongs to this task alone.
+     */
     private static void keyGradBlock(boolean simd, Dims dims, float[] qkv, float[] kT, float[] vT, float[] dy,
-            float[] rowMax, float[] rowInvSum, float[] delta, float[] dqkv, int bh, int block) {
+            float[] rowMax, float[] rowInvSum, float[] delta, float[] dqkv, float[] dqParts, int groups, int bh,
+            int group, int block) {
         int b = bh / dims.heads;
         int h = bh % dims.heads;
         int dim = dims.dim;
@@ -330,6 +341,7 @@ public final class FlashAttention {
         int tBase = bh * dim * tp;
         int j0 = block * KEY_BLOCK;
         int n = Math.min(dims.t, j0 + KEY_BLOCK) - j0;
+        int dqBase = partBase(dims, groups, bh, group);
 
         float[] dkT = Scratch.floats(Scratch.KEY_GRAD_DK, Math.max(dim, 1) * KEY_BLOCK);
         float[] dvT = Scratch.floats(Scratch.KEY_GRAD_DV, Math.max(dim, 1) * KEY_BLOCK);
@@ -353,6 +365,9 @@ public final class FlashAttention {
                     Arrays.fill(p, ro + cnt, ro + n, 0f);
                     Arrays.fill(ds, ro + cnt, ro + n, 0f);
                 }
+                // The rows' dS past their last key is 0 from the fill above, so all n keys can be added.
+                accumulateRows(simd, ds, po, rows, n, qkv, kBase + j0 * stride, stride, dim, dqParts,
+                        dqBase + g * dim);
             }
             accumulateOuter(simd, dy, yBase + c0 * c, c, chunk, dim, p, n, dvT);
             accumulateOuter(simd, qkv, qBase + c0 * stride, stride, chunk, dim, ds, n, dkT);
@@ -397,12 +412,12 @@ public final class FlashAttention {
         }
     }
 
-    private static void accumulateRows(boolean simd, float[] w, int rows, int cnt, float[] src, int srcOff,
-            int srcStride, int dim, float[] acc, int accOff) {
+    private static void accumulateRows(boolean simd, float[] w, int wOff, int rows, int cnt, float[] src,
+            int srcOff, int srcStride, int dim, float[] acc, int accOff) {
         if (simd) {
-            FlashAttentionVector.accumulateRows(w, rows, cnt, src, srcOff, srcStride, dim, acc, accOff);
+            FlashAttentionVector.accumulateRows(w, wOff, rows, cnt, src, srcOff, srcStride, dim, acc, accOff);
         } else {
-            FlashAttentionScalar.accumulateRows(w, rows, cnt, src, srcOff, srcStride, dim, acc, accOff);
+            FlashAttentionScalar.accumulateRows(w, wOff, rows, cnt, src, srcOff, srcStride, dim, acc, accOff);
         }
     }
 

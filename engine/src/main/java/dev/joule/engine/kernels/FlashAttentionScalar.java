@@ -69,13 +69,13 @@ final class FlashAttentionScalar {
     }
 
     /**
-     * Adds {@code sum_{j < cnt} w[r*KEY_BLOCK + j] * src[srcOff + j*srcStride + d]} to
+     * Adds {@code sum_{j < cnt} w[wOff + r*KEY_BLOCK + j] * src[srcOff + j*srcStride + d]} to
      * {@code acc[accOff + r*dim + d]} for r below {@code rows} and d below {@code dim}, with j increasing.
      */
-    static void accumulateRows(float[] w, int rows, int cnt, float[] src, int srcOff, int srcStride, int dim,
-            float[] acc, int accOff) {
+    static void accumulateRows(float[] w, int wOff, int rows, int cnt, float[] src, int srcOff, int srcStride,
+            int dim, float[] acc, int accOff) {
         for (int r = 0; r < rows; r++) {
-            int wo = r * KEY_BLOCK;
+            int wo = wOff + r * KEY_BLOCK;
             int ao = accOff + r * dim;
             for (int j = 0; j < cnt; j++) {
                 float wj = w[wo + j];

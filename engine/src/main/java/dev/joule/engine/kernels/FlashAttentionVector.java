@@ -160,20 +160,20 @@ final class FlashAttentionVector {
         }
     }
 
-    static void accumulateRows(float[] w, int rows, int cnt, float[] src, int srcOff, int srcStride, int dim,
-            float[] acc, int accOff) {
+    static void accumulateRows(float[] w, int wOff, int rows, int cnt, float[] src, int srcOff, int srcStride,
+            int dim, float[] acc, int accOff) {
         if (rows == 4) {
-            accumulateRows4(w, cnt, src, srcOff, srcStride, dim, acc, accOff);
+            accumulateRows4(w, wOff, cnt, src, srcOff, srcStride, dim, acc, accOff);
             return;
         }
         for (int r = 0; r < rows; r++) {
-            accumulateRow1(w, r * KEY_BLOCK, cnt, src, srcOff, srcStride, dim, acc, accOff + r * dim);
+            accumulateRow1(w, wOff + r * KEY_BLOCK, cnt, src, srcOff, srcStride, dim, acc, accOff + r * dim);
         }
     }
 
     /** Covers two full vectors of D per step when it can, for eight independent fma chains. */
-    private static void accumulateRows4(float[] w, int cnt, float[] src, int srcOff, int srcStride, int dim,
-            float[] acc, int accOff) {
+    private static void accumulateRows4(float[] w, int wOff, int cnt, float[] src, int srcOff, int srcStride,
+            int dim, float[] acc, int accOff) {
         int a0o = accOff;
         int a1o = accOff + dim;
         int a2o = accOff + 2 * dim;
@@ -192,10 +192,10 @@ final class FlashAttentionVector {
                 int so = srcOff + j * srcStride + d;
                 FloatVector va = FloatVector.fromArray(S, src, so);
                 FloatVector vb = FloatVector.fromArray(S, src, so + L);
-                FloatVector w0 = FloatVector.broadcast(S, w[j]);
-                FloatVector w1 = FloatVector.broadcast(S, w[KEY_BLOCK + j]);
-                FloatVector w2 = FloatVector.broadcast(S, w[2 * KEY_BLOCK + j]);
-                FloatVector w3 = FloatVector.broadcast(S, w[3 * KEY_BLOCK + j]);
+                FloatVector w0 = FloatVector.broadcast(S, w[wOff + j]);
+                FloatVector w1 = FloatVector.broadcast(S, w[wOff + KEY_BLOCK + j]);
+                FloatVector w2 = FloatVector.broadcast(S, w[wOff + 2 * KEY_BLOCK + j]);
+                FloatVector w3 = FloatVector.broadcast(S, w[wOff + 3 * KEY_BLOCK + j]);
                 a0 = w0.fma(va, a0);
                 b0 = w0.fma(vb, b0);
                 a1 = w1.fma(va, a1);
@@ -223,10 +223,10 @@ final class FlashAttentionVector {
             FloatVector a3 = FloatVector.fromArray(S, acc, a3o + d, m);
             for (int j = 0; j < cnt; j++) {
                 FloatVector v = FloatVector.fromArray(S, src, srcOff + j * srcStride + d, m);
-                a0 = FloatVector.broadcast(S, w[j]).fma(v, a0);
-                a1 = FloatVector.broadcast(S, w[KEY_BLOCK + j]).fma(v, a1);
-                a2 = FloatVector.broadcast(S, w[2 * KEY_BLOCK + j]).fma(v, a2);
-                a3 = FloatVector.broadcast(S, w[3 * KEY_BLOCK + j]).fma(v, a3);
+                a0 = FloatVector.broadcast(S, w[wOff + j]).fma(v, a0);
+                a1 = FloatVector.broadcast(S, w[wOff + KEY_BLOCK + j]).fma(v, a1);
+                a2 = FloatVector.broadcast(S, w[wOff + 2 * KEY_BLOCK + j]).fma(v, a2);
+                a3 = FloatVector.broadcast(S, w[wOff + 3 * KEY_BLOCK + j]).fma(v, a3);
             }
             a0.intoArray(acc, a0o + d, m);
             a1.intoArray(acc, a1o + d, m);

@@ -9,20 +9,17 @@ import java.util.Arrays;
  * a slot until it returns, and arrays come back zero-filled, as new ones would.
  */
 final class Scratch {
-    // Float slots: flash attention forward, query gradient and key gradient blocks, then layer norm.
+    // Float slots: flash attention forward and key gradient blocks, then layer norm.
     static final int ATTENTION_ACC = 0;
     static final int ATTENTION_MAX = 1;
     static final int ATTENTION_P = 2;
-    static final int QUERY_GRAD_DQ = 3;
-    static final int QUERY_GRAD_P = 4;
-    static final int QUERY_GRAD_DS = 5;
-    static final int KEY_GRAD_DK = 6;
-    static final int KEY_GRAD_DV = 7;
-    static final int KEY_GRAD_P = 8;
-    static final int KEY_GRAD_DS = 9;
-    static final int LAYER_NORM_GROUP_GAMMA = 10;
-    static final int LAYER_NORM_GROUP_BETA = 11;
-    private static final int FLOAT_SLOTS = 12;
+    static final int KEY_GRAD_DK = 3;
+    static final int KEY_GRAD_DV = 4;
+    static final int KEY_GRAD_P = 5;
+    static final int KEY_GRAD_DS = 6;
+    static final int LAYER_NORM_GROUP_GAMMA = 7;
+    static final int LAYER_NORM_GROUP_BETA = 8;
+    private static final int FLOAT_SLOTS = 9;
 
     // Double slots.
     static final int ATTENTION_SUM = 0;
