@@ -71,6 +71,14 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--layers", paramLabel = "L", description = "step: override the preset's number of blocks.")
     Integer layers;
 
+    @Option(names = "--energy", paramLabel = "NAME",
+            description = "step: attention energy, softmax (default), linear or gated-linear.")
+    String energy;
+
+    @Option(names = "--optimizer", paramLabel = "NAME", description = "step: step on the energy, gd (default),"
+            + " momentum, nesterov, newton, newton-diag or newton-neumann.")
+    String optimizer;
+
     @Option(names = "--device", paramLabel = "cpu|opencl[:N]", defaultValue = "cpu",
             description = "step: the device that runs the training steps (default: ${DEFAULT-VALUE}).")
     String device;
@@ -473,6 +481,7 @@ final class BenchCommand implements Callable<Integer> {
             case "llmc" -> new GptConfig(256, 256, 4, 4, 256, 0f, GptConfig.DEFAULT_ENERGY, GptConfig.DEFAULT_OPTIMIZER);
             default -> throw new InvalidInputException("unknown --model '" + model + "'; use tiny, small or llmc");
         };
+        c = c.withEnergy(energy != null ? energy : c.energy(), optimizer != null ? optimizer : c.optimizer());
         return ModelOptions.withSizes(c, layers, heads, dim, context).validate();
     }
 
@@ -482,6 +491,8 @@ final class BenchCommand implements Callable<Integer> {
         JsonObject o = figure("step");
         o.addProperty("device", r.device());
         o.addProperty("model", model);
+        o.addProperty("energy", config.energy());
+        o.addProperty("optimizer", config.optimizer());
         o.addProperty("batch", b);
         o.addProperty("context", config.context());
         o.addProperty("parameters", r.parameters());
@@ -541,6 +552,8 @@ final class BenchCommand implements Callable<Integer> {
 
         JsonObject o = figure("step");
         o.addProperty("model", model);
+        o.addProperty("energy", config.energy());
+        o.addProperty("optimizer", config.optimizer());
         o.addProperty("layers", config.layers());
         o.addProperty("heads", config.heads());
         o.addProperty("dim", config.dim());

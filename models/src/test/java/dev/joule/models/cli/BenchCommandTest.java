@@ -62,6 +62,22 @@ class BenchCommandTest {
     }
 
     @Test
+    void stepTakesTheRecipe() {
+        for (String device : List.of("cpu", "opencl")) {
+            Outcome o = run("bench", "step", "--json", "--device", device, "--energy", "gated-linear", "--optimizer",
+                    "nesterov", "--steps", "1", "--warmup", "0", "--layers", "2", "--heads", "2", "--dim", "16",
+                    "--context", "16", "--batch", "2");
+            assertEquals(0, o.code(), device + ": " + o.err());
+            JsonObject figure = JsonParser.parseString(o.out().strip()).getAsJsonObject();
+            assertEquals("gated-linear", figure.get("energy").getAsString(), device);
+            assertEquals("nesterov", figure.get("optimizer").getAsString(), device);
+        }
+        Outcome invalid = run("bench", "step", "--energy", "linear", "--optimizer", "newton");
+        assertEquals(2, invalid.code(), invalid.err());
+        assertTrue(invalid.err().contains("newton"), invalid.err());
+    }
+
+    @Test
     void presetsAndTargetsAreListed() {
         assertEquals(List.of("matmul", "attention", "step"), BenchCommand.TARGETS);
         BenchCommand c = new BenchCommand();
