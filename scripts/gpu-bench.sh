@@ -36,6 +36,25 @@ fi
 } >"$out/driver.txt"
 cat "$out/driver.txt"
 
+# Containers often mount the NVIDIA library without the ICD loader or without an ICD file for it. The
+# ocl-icd loader reads OCL_ICD_VENDORS, so point it at a folder naming the library when none is listed,
+# and use a carried loader (apt-get download ocl-icd-libopencl1, unpacked into .ocl/) when the system
+# has none.
+if [[ -d "$root/.ocl" ]]; then
+  loader="$(find "$root/.ocl" -name 'libOpenCL.so.1*' | head -1)"
+  if [[ -n "$loader" ]]; then
+    export LD_LIBRARY_PATH="$(dirname "$loader")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    echo "using the carried ICD loader $loader" | tee -a "$out/driver.txt"
+  fi
+fi
+nvidia="$( (ldconfig -p 2>/dev/null | awk '/libnvidia-opencl.so/ {print $NF; exit}') )"
+if [[ -n "$nvidia" ]] && ! grep -qs nvidia /etc/OpenCL/vendors/*.icd; then
+  mkdir -p "$out/vendors"
+  echo "$nvidia" >"$out/vendors/nvidia.icd"
+  export OCL_ICD_VENDORS="$out/vendors"
+  echo "no NVIDIA ICD file installed; OCL_ICD_VENDORS=$OCL_ICD_VENDORS names $nvidia" | tee -a "$out/driver.txt"
+fi
+
 "$joule" devices >"$out/devices.txt" 2>&1
 echo "joule devices: exit $?"
 cat "$out/devices.txt"
