@@ -1,11 +1,9 @@
 package dev.joule.engine.kernels;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
 
 /**
@@ -18,11 +16,16 @@ import java.util.function.IntConsumer;
  *
  * <p>The pool size is set once per process by {@link #setThreads(int)} (the {@code --threads} option),
  * defaulting to {@link Runtime#availableProcessors()}. Nested calls from inside a task run inline, which
- * keeps the pool free of deadlocks when a parallel op calls another.
+ * keeps the pool free of deadlocks when a parallel op calls another. One caller uses the pool at a time;
+ * a second thread that calls while it is busy runs its tasks inline, which gives the same results.
+ *
+ * <p>A call allocates nothing: the workers are parked threads that read the job from fields of the pool
+ * and count down one shared counter, instead of an executor's futures and queue nodes. A training step
+ * makes hundreds of calls.
  */
 public final class Parallel {
     private static volatile int threads = Runtime.getRuntime().availableProcessors();
-    private static volatile ExecutorService pool;
+    private static Pool pool;
     private static final ThreadLocal<Boolean> IN_TASK = ThreadLocal.withInitial(() -> false);
 
     private Parallel() {}
@@ -48,13 +51,9 @@ public final class Parallel {
         threads = n;
     }
 
-    private static synchronized ExecutorService pool() {
+    private static synchronized Pool pool() {
         if (pool == null) {
-            pool = Executors.newFixedThreadPool(threads, runnable -> {
-                Thread t = new Thread(runnable, "joule-worker");
-                t.setDaemon(true);
-                return t;
-            });
+            pool = new Pool(threads);
         }
         return pool;
     }
@@ -74,31 +73,20 @@ public final class Parallel {
             }
             return;
         }
-        int workers = Math.min(n, tasks);
-        ExecutorService executor = pool();
-        List<Future<?>> futures = new ArrayList<>(workers - 1);
-        for (int w = 1; w < workers; w++) {
-            int from = (int) ((long) tasks * w / workers);
-            int to = (int) ((long) tasks * (w + 1) / workers);
-            futures.add(executor.submit(() -> runBlock(body, from, to)));
+        Pool p = pool();
+        if (!p.lock.tryLock()) {
+            runBlock(body, 0, tasks);
+            return;
         }
-        runBlock(body, 0, tasks / workers);
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for a parallel task", e);
-            } catch (ExecutionException e) {
-                Throwable cause = e.getCause();
-                if (cause instanceof RuntimeException re) {
-                    throw re;
-                }
-                if (cause instanceof Error err) {
-                    throw err;
-                }
-                throw new IllegalStateException(cause);
+        try {
+            if (p.stopped) {
+                // setThreads replaced this pool after the caller fetched it: its workers have exited.
+                runBlock(body, 0, tasks);
+            } else {
+                p.run(body, tasks);
             }
+        } finally {
+            p.lock.unlock();
         }
     }
 
@@ -111,6 +99,116 @@ public final class Parallel {
             }
         } finally {
             IN_TASK.set(outer);
+        }
+    }
+
+    /** Returns the first task of block {@code block} when {@code tasks} are split into {@code blocks}. */
+    private static int blockStart(int tasks, int block, int blocks) {
+        return (int) ((long) tasks * block / blocks);
+    }
+
+    /**
+     * The worker threads and the job they share. The caller writes the job fields, then increments the
+     * volatile {@code generation} and unparks the workers it needs; a worker that sees a new generation
+     * reads the job, runs its block when it takes part, and counts down {@code pending}. The caller runs
+     * block 0 itself and parks until {@code pending} reaches 0, so the next job starts only after every
+     * worker of this one has finished.
+     */
+    private static final class Pool {
+        final ReentrantLock lock = new ReentrantLock();
+        private final Thread[] workers;
+        private final AtomicInteger pending = new AtomicInteger();
+        private final AtomicReference<Throwable> failure = new AtomicReference<>();
+        private IntConsumer body;
+        private int tasks;
+        private int blocks;
+        private Thread caller;
+        private volatile long generation;
+        volatile boolean stopped;
+
+        Pool(int n) {
+            workers = new Thread[n - 1];
+            for (int w = 0; w < workers.length; w++) {
+                int block = w + 1;
+                Thread t = new Thread(() -> work(block), "joule-worker-" + block);
+                t.setDaemon(true);
+                workers[w] = t;
+                t.start();
+            }
+        }
+
+        /** Runs one job; the caller holds {@link #lock}. */
+        void run(IntConsumer job, int taskCount) {
+            int participants = Math.min(workers.length + 1, taskCount);
+            body = job;
+            tasks = taskCount;
+            blocks = participants;
+            caller = Thread.currentThread();
+            failure.set(null);
+            pending.set(participants - 1);
+            generation++;
+            for (int w = 0; w < participants - 1; w++) {
+                LockSupport.unpark(workers[w]);
+            }
+            Throwable own = null;
+            try {
+                runBlock(job, 0, blockStart(taskCount, 1, participants));
+            } catch (Throwable e) {
+                own = e;
+            }
+            // Workers still read body and write outputs until pending reaches 0: wait even after a failure.
+            while (pending.get() != 0) {
+                LockSupport.park(this);
+            }
+            body = null;
+            caller = null;
+            Throwable first = own != null ? own : failure.get();
+            if (first instanceof RuntimeException re) {
+                throw re;
+            }
+            if (first instanceof Error err) {
+                throw err;
+            }
+            if (first != null) {
+                throw new IllegalStateException(first);
+            }
+        }
+
+        private void work(int block) {
+            long seen = 0;
+            while (!stopped) {
+                long current = generation;
+                if (current == seen) {
+                    LockSupport.park(this);
+                    continue;
+                }
+                seen = current;
+                if (block >= blocks) {
+                    // Not needed for this job; woken spuriously or by shutdown.
+                    continue;
+                }
+                try {
+                    runBlock(body, blockStart(tasks, block, blocks), blockStart(tasks, block + 1, blocks));
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+                Thread waiting = caller;
+                if (pending.decrementAndGet() == 0) {
+                    LockSupport.unpark(waiting);
+                }
+            }
+        }
+
+        void shutdown() {
+            lock.lock();
+            try {
+                stopped = true;
+                for (Thread t : workers) {
+                    LockSupport.unpark(t);
+                }
+            } finally {
+                lock.unlock();
+            }
         }
     }
 }
