@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jocl.CL;
@@ -46,6 +47,12 @@ final class OpenClDevice implements Device {
     /** The kernel sources, resources under dev/joule/opencl/kernels. */
     static final List<String> SOURCES = List.of("matmul.cl", "elementwise.cl", "grad_norm.cl", "layernorm.cl",
             "embedding.cl", "attention.cl", "linear_attention.cl", "crossentropy.cl", "momentum.cl", "newton.cl");
+
+    /** Helper functions without kernels, compiled in front of each source in {@link #USES_ATTENTION_LAYOUT}. */
+    static final String ATTENTION_LAYOUT = "attention_layout.cl";
+
+    private static final Set<String> USES_ATTENTION_LAYOUT =
+            Set.of("attention.cl", "linear_attention.cl", "newton.cl");
 
     /** The matmul tiles are 16 x 16 work items, the largest work-group any kernel here needs. */
     static final int REQUIRED_WORK_GROUP = 256;
@@ -85,7 +92,7 @@ final class OpenClDevice implements Device {
         }
         try {
             for (String file : SOURCES) {
-                buildProgram(file, readSource(file));
+                buildProgram(file, programSource(file));
             }
         } catch (RuntimeException e) {
             close();
@@ -126,6 +133,23 @@ final class OpenClDevice implements Device {
         } catch (IOException e) {
             throw new DeviceException("failed to read kernel source " + path + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Returns the text to compile for kernel source {@code file}, with the helpers it uses in front. */
+    static String programSource(String file) {
+        String source = readSource(file);
+        if (!USES_ATTENTION_LAYOUT.contains(file)) {
+            return source;
+        }
+        return prepend(ATTENTION_LAYOUT, readSource(ATTENTION_LAYOUT), file, source);
+    }
+
+    /**
+     * Joins a helper source and a kernel source into one program text. A {@code #line} directive in front
+     * of each part makes the compiler's build log give every position as file and line of that part.
+     */
+    static String prepend(String helperFile, String helper, String file, String source) {
+        return "#line 1 \"" + helperFile + "\"\n" + helper + "\n#line 1 \"" + file + "\"\n" + source;
     }
 
     /**

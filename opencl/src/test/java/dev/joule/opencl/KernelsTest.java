@@ -2,6 +2,8 @@ package dev.joule.opencl;
 
 import static dev.joule.opencl.OpenClTestDevice.download;
 import static dev.joule.opencl.OpenClTestDevice.upload;
+import static dev.joule.opencl.TestInputs.doubles;
+import static dev.joule.opencl.TestInputs.floats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -29,6 +31,8 @@ class KernelsTest {
     private static final float TOL = 1e-4f;
     private static final int[] ODD = {1, 7, 17, 33};
 
+    private static final TestInputs INPUTS = new TestInputs(42);
+
     private static OpenClDevice dev;
     private static Kernels k;
 
@@ -43,12 +47,6 @@ class KernelsTest {
         if (dev != null) {
             dev.close();
         }
-    }
-
-    private static long stream;
-
-    private static Tensor randn(float std, int... shape) {
-        return Tensor.randn(42, ++stream, std, shape);
     }
 
     static void assertClose(float[] expected, float[] actual, String what) {
@@ -72,10 +70,10 @@ class KernelsTest {
             for (int ic : ODD) {
                 for (int oc : new int[] {1, 17, 33}) {
                     String at = "rows=" + rows + " ic=" + ic + " oc=" + oc;
-                    Tensor x = randn(1f, rows, ic).requiresGrad(true);
-                    Tensor w = randn(1f, oc, ic).requiresGrad(true);
-                    Tensor b = randn(1f, oc).requiresGrad(true);
-                    Tensor g = randn(1f, rows, oc);
+                    Tensor x = INPUTS.randn(1f, rows, ic).requiresGrad(true);
+                    Tensor w = INPUTS.randn(1f, oc, ic).requiresGrad(true);
+                    Tensor b = INPUTS.randn(1f, oc).requiresGrad(true);
+                    Tensor g = INPUTS.randn(1f, rows, oc);
                     Tensor y = x.matmul(w.transpose(0, 1)).add(b);
                     y.mul(g).sum().backward();
 
@@ -115,8 +113,8 @@ class KernelsTest {
     @Test
     void geluForwardBackwardAndResidual() {
         for (int n : new int[] {1, 7, 17, 33, 1000}) {
-            Tensor x = randn(2f, n).requiresGrad(true);
-            Tensor g = randn(1f, n);
+            Tensor x = INPUTS.randn(2f, n).requiresGrad(true);
+            Tensor g = INPUTS.randn(1f, n);
             Tensor y = x.gelu();
             y.mul(g).sum().backward();
             cl_mem dx = upload(dev, x.toArray());
@@ -140,10 +138,10 @@ class KernelsTest {
         for (int rows : ODD) {
             for (int c : ODD) {
                 String at = "rows=" + rows + " c=" + c;
-                Tensor x = randn(1f, rows, c).addScalar(0.5f).requiresGrad(true);
-                Tensor w = randn(1f, c).addScalar(1f).requiresGrad(true);
-                Tensor b = randn(1f, c).requiresGrad(true);
-                Tensor g = randn(1f, rows, c);
+                Tensor x = INPUTS.randn(1f, rows, c).addScalar(0.5f).requiresGrad(true);
+                Tensor w = INPUTS.randn(1f, c).addScalar(1f).requiresGrad(true);
+                Tensor b = INPUTS.randn(1f, c).requiresGrad(true);
+                Tensor g = INPUTS.randn(1f, rows, c);
                 Tensor y = NormOps.layerNorm(x, w, b, 1e-5f);
                 y.mul(g).sum().backward();
                 cl_mem dx = upload(dev, x.toArray());
@@ -184,9 +182,9 @@ class KernelsTest {
                 for (int i = 0; i < t; i++) {
                     pos[i] = i;
                 }
-                Tensor wte = randn(1f, vocab, c).requiresGrad(true);
-                Tensor wpe = randn(1f, t, c).requiresGrad(true);
-                Tensor g = randn(1f, b, t, c);
+                Tensor wte = INPUTS.randn(1f, vocab, c).requiresGrad(true);
+                Tensor wpe = INPUTS.randn(1f, t, c).requiresGrad(true);
+                Tensor g = INPUTS.randn(1f, b, t, c);
                 Tensor y = IndexOps.embedding(wte, ids, b, t).add(IndexOps.embedding(wpe, pos, t));
                 y.mul(g).sum().backward();
                 cl_mem dte = upload(dev, wte.toArray());
@@ -225,8 +223,8 @@ class KernelsTest {
             int c = cs[3];
             String at = "b=" + b + " t=" + t + " h=" + h + " c=" + c;
             float scale = (float) (1.0 / Math.sqrt(c / h));
-            Tensor qkv = randn(1f, b, t, 3 * c).requiresGrad(true);
-            Tensor g = randn(1f, b, t, c);
+            Tensor qkv = INPUTS.randn(1f, b, t, 3 * c).requiresGrad(true);
+            Tensor g = INPUTS.randn(1f, b, t, c);
             Tensor y = AttentionOps.causalSelfAttention(qkv, h, scale);
             y.mul(g).sum().backward();
             cl_mem dqkvIn = upload(dev, qkv.toArray());
@@ -245,22 +243,6 @@ class KernelsTest {
         }
     }
 
-    private static float[] floats(double[] x) {
-        float[] out = new float[x.length];
-        for (int i = 0; i < x.length; i++) {
-            out[i] = (float) x[i];
-        }
-        return out;
-    }
-
-    private static double[] doubles(float[] x) {
-        double[] out = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            out[i] = x[i];
-        }
-        return out;
-    }
-
     /** Uploads n NaNs, so that an element a kernel fails to write shows up in the comparison. */
     private static cl_mem nans(int n) {
         float[] x = new float[n];
@@ -274,7 +256,7 @@ class KernelsTest {
      * 1 / (1 + exp(z)) meets a large exp.
      */
     private static float[] gateLogits(int b, int t, int h) {
-        float[] z = randn(2f, b, t, h).addScalar(1f).toArray();
+        float[] z = INPUTS.randn(2f, b, t, h).addScalar(1f).toArray();
         if (t > 4) {
             z[2 * h] = -20f;
             z[z.length - 1] = 20f;
@@ -297,9 +279,9 @@ class KernelsTest {
                 LinearAttentionReference ref = new LinearAttentionReference(cs[0], cs[1], cs[3], cs[2]);
                 String at = (gated ? "gated" : "linear") + " b=" + cs[0] + " t=" + cs[1] + " h=" + cs[2]
                         + " c=" + cs[3];
-                double[] qkv = doubles(randn(1f, cs[0], cs[1], 3 * cs[3]).toArray());
+                double[] qkv = doubles(INPUTS.randn(1f, cs[0], cs[1], 3 * cs[3]).toArray());
                 double[] z = gated ? doubles(gateLogits(cs[0], cs[1], cs[2])) : null;
-                double[] dy = doubles(randn(1f, cs[0], cs[1], cs[3]).toArray());
+                double[] dy = doubles(INPUTS.randn(1f, cs[0], cs[1], cs[3]).toArray());
                 LinearAttentionReference.Backward g = ref.backward(qkv, z, dy);
                 assertGradient(g.dqkv(), qkv, () -> ref.loss(qkv, z, dy), eps, "dqkv " + at);
                 if (gated) {
@@ -347,9 +329,9 @@ class KernelsTest {
                 int c = cs[3];
                 String at = (gated ? "gated" : "linear") + " b=" + b + " t=" + t + " h=" + h + " c=" + c;
                 LinearAttentionReference ref = new LinearAttentionReference(b, t, c, h);
-                float[] qkv = randn(1f, b, t, 3 * c).toArray();
+                float[] qkv = INPUTS.randn(1f, b, t, 3 * c).toArray();
                 float[] z = gated ? gateLogits(b, t, h) : null;
-                float[] dy = randn(1f, b, t, c).toArray();
+                float[] dy = INPUTS.randn(1f, b, t, c).toArray();
                 LinearAttentionReference.Forward f = ref.forward(doubles(qkv), gated ? doubles(z) : null);
                 LinearAttentionReference.Backward g = ref.backward(doubles(qkv), gated ? doubles(z) : null,
                         doubles(dy));
@@ -399,7 +381,7 @@ class KernelsTest {
                     targets[i] = i % 5 == 4 ? LossOps.IGNORE : (i * 7 + 3) % v;
                     counted += targets[i] == LossOps.IGNORE ? 0 : 1;
                 }
-                Tensor logits = randn(3f, rows, v).requiresGrad(true);
+                Tensor logits = INPUTS.randn(3f, rows, v).requiresGrad(true);
                 Tensor loss = LossOps.crossEntropy(logits, targets);
                 loss.backward();
                 cl_mem dl = upload(dev, logits.toArray());
@@ -422,7 +404,7 @@ class KernelsTest {
     @Test
     void gradNormMatchesAndRepeats() {
         for (int n : new int[] {1, 7, 33, 4096, 4097, 100_003}) {
-            float[] x = randn(1f, n).toArray();
+            float[] x = INPUTS.randn(1f, n).toArray();
             double ss = 0;
             for (float f : x) {
                 ss += (double) f * f;
@@ -447,10 +429,10 @@ class KernelsTest {
         for (int n : ODD) {
             for (float clip : new float[] {0f, 0.5f, 1e9f}) {
                 String at = "n=" + n + " clip=" + clip;
-                float[] p = randn(1f, n).toArray();
-                float[] g = randn(1f, n).toArray();
-                float[] m = randn(0.1f, n).toArray();
-                float[] v = randn(0.1f, n).toArray();
+                float[] p = INPUTS.randn(1f, n).toArray();
+                float[] g = INPUTS.randn(1f, n).toArray();
+                float[] m = INPUTS.randn(0.1f, n).toArray();
+                float[] v = INPUTS.randn(0.1f, n).toArray();
                 for (int i = 0; i < n; i++) {
                     v[i] = Math.abs(v[i]);
                 }

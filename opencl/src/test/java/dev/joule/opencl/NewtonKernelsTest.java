@@ -2,10 +2,10 @@ package dev.joule.opencl;
 
 import static dev.joule.opencl.OpenClTestDevice.download;
 import static dev.joule.opencl.OpenClTestDevice.upload;
+import static dev.joule.opencl.TestInputs.doubles;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.joule.engine.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import org.jocl.cl_mem;
@@ -48,9 +48,10 @@ class NewtonKernelsTest {
         DIAG, NEUMANN, FULL
     }
 
+    private static final TestInputs INPUTS = new TestInputs(4242);
+
     private static OpenClDevice dev;
     private static Kernels k;
-    private static long stream;
     private static final List<cl_mem> live = new ArrayList<>();
 
     @BeforeAll
@@ -67,7 +68,7 @@ class NewtonKernelsTest {
     }
 
     private static float[] randn(float std, int n) {
-        return Tensor.randn(4242, ++stream, std, n).toArray();
+        return INPUTS.randn(std, n).toArray();
     }
 
     private static cl_mem up(float[] x) {
@@ -323,20 +324,12 @@ class NewtonKernelsTest {
         return s;
     }
 
-    private static double[] toDouble(float[] x) {
-        double[] y = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            y[i] = x[i];
-        }
-        return y;
-    }
-
     // ---- the tests ----
 
     /** A check of the reference itself: with one key, p = 1 and C = 0, so every step returns v_0. */
     @Test
     void referenceWithOneKeyReturnsTheValue() {
-        double[] qkv = toDouble(randn(1f, 3 * 6));
+        double[] qkv = doubles(randn(1f, 3 * 6));
         for (Kind kind : Kind.values()) {
             double[] delta = reference(kind, qkv, 1, 1, 6, 2);
             for (int e = 0; e < 6; e++) {
@@ -361,8 +354,8 @@ class NewtonKernelsTest {
             float scale = (float) (1.0 / Math.sqrt(cs[3]));
             float[] qkv = randn(1f, b * t * 3 * c);
             float[] g = randn(1f, b * t * c);
-            double[] qkvD = toDouble(qkv);
-            double[] gD = toDouble(g);
+            double[] qkvD = doubles(qkv);
+            double[] gD = doubles(g);
             int n = b * t * c;
             long tt = (long) b * heads * t * t;
 
@@ -463,11 +456,7 @@ class NewtonKernelsTest {
                 }
             }
         }
-        float[] got = new float[a.length];
-        for (int i = 0; i < a.length; i++) {
-            got[i] = (float) product[i];
-        }
-        assertClose(a, got, what);
+        assertClose(a, TestInputs.floats(product), what);
     }
 
     /** The shared backward with each combination of a low-rank and a diagonal part of dL/dM. */
@@ -502,13 +491,13 @@ class NewtonKernelsTest {
                 cl_mem dqkv = floats(3L * n);
                 k.momentBackward(dqkv, dpre, ab ? floats(tt) : null, ab ? floats(tt) : null, att, dqkvIn, up(go),
                         ab ? up(a) : null, ab ? up(bv) : null, diag ? up(cd) : null, b, t, c, heads, scale);
-                double[] goD = toDouble(go);
-                double[] aD = ab ? toDouble(a) : null;
-                double[] bD = ab ? toDouble(bv) : null;
-                double[] cD = diag ? toDouble(cd) : null;
+                double[] goD = doubles(go);
+                double[] aD = ab ? doubles(a) : null;
+                double[] bD = ab ? doubles(bv) : null;
+                double[] cD = diag ? doubles(cd) : null;
                 double[] expected = numericGradient((y, bi) -> momentObjective(y, sequence(goD, bi, b),
                         sequence(aD, bi, b), sequence(bD, bi, b), sequence(cD, bi, b), 1, t, c, heads),
-                        toDouble(qkv), b);
+                        doubles(qkv), b);
                 assertClose(expected, download(dev, dqkv, 3 * n), "shared backward " + at);
                 releaseAll();
             }

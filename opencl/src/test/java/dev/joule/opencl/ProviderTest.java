@@ -62,6 +62,21 @@ class ProviderTest {
     }
 
     @Test
+    void buildLogKeepsSourceLineNumbers() {
+        String layout = OpenClDevice.readSource(OpenClDevice.ATTENTION_LAYOUT);
+        String broken = "__kernel void broken_kernel(__global float* x) {\n    x[0] = undeclared_name;\n}\n";
+        try (OpenClDevice dev = OpenClTestDevice.open()) {
+            DeviceException e = assertThrows(DeviceException.class, () -> dev.buildProgram("broken.cl",
+                    OpenClDevice.prepend(OpenClDevice.ATTENTION_LAYOUT, layout, "broken.cl", broken)));
+            String m = e.getMessage();
+            assertTrue(m.contains("broken_kernel"), m);
+            // The error is on line 2 of broken.cl, whatever the layout's length. pocl's clang writes positions
+            // as file:line:column.
+            assertTrue(m.contains("broken.cl:2:"), m);
+        }
+    }
+
+    @Test
     void deviceSpecParses() {
         assertEquals(new Devices.Spec("opencl", 0), Devices.Spec.parse("opencl"));
         assertEquals(new Devices.Spec("opencl", 3), Devices.Spec.parse("opencl:3"));

@@ -1,5 +1,6 @@
 // Causal multi-head softmax attention, forward and backward, reading q, k, v from the fused (N, 3C)
 // projection (q in columns [0, C), k in [C, 2C), v in [2C, 3C); head h uses columns h D .. (h + 1) D).
+// OpenClDevice compiles attention_layout.cl, the index helpers used here, in front of this file.
 //
 // Algorithm (materialized scores; simple and exact, memory B H T T floats per layer):
 //   attention_softmax    per row (b, h, i):  att[j] = softmax_j<=i(scale q_i . k_j), zero for j > i
@@ -23,21 +24,13 @@ __kernel void attention_softmax(__global float* att, const __global float* qkv, 
     if (row >= batch * heads * t) {
         return;
     }
-    const int i = row % t;
-    const int h = (row / t) % heads;
-    const int b = row / (t * heads);
-    const int d = c / heads;
-    const int c3 = 3 * c;
-    const __global float* q = qkv + ((long) b * t + i) * c3 + h * d;
+    const head_pos pos = head_pos_of_row(row, t, c, heads);
+    const int i = pos.i;
+    const __global float* q = qkv + q_at(pos, i);
     __global float* a = att + (long) row * t;
     float mx = -INFINITY;
     for (int j = 0; j <= i; j++) {
-        const __global float* k = qkv + ((long) b * t + j) * c3 + c + h * d;
-        float s = 0.0f;
-        for (int e = 0; e < d; e++) {
-            s += q[e] * k[e];
-        }
-        s *= scale;
+        const float s = head_dot(q, qkv + k_at(pos, j), pos.d) * scale;
         a[j] = s;
         mx = fmax(mx, s);
     }
@@ -51,9 +44,7 @@ __kernel void attention_softmax(__global float* att, const __global float* qkv, 
     for (int j = 0; j <= i; j++) {
         a[j] *= inv;
     }
-    for (int j = i + 1; j < t; j++) {
-        a[j] = 0.0f;
-    }
+    zero_above_diagonal(a, i, t);
 }
 
 // out (B, T, C) = att v.
@@ -63,19 +54,8 @@ __kernel void attention_values(__global float* out, const __global float* att, c
     if (idx >= batch * t * c) {
         return;
     }
-    const int ch = idx % c;
-    const int i = (idx / c) % t;
-    const int b = idx / (c * t);
-    const int d = c / heads;
-    const int h = ch / d;
-    const int c3 = 3 * c;
-    const __global float* a = att + (((long) b * heads + h) * t + i) * t;
-    const __global float* v = qkv + (long) b * t * c3 + 2 * c + ch;
-    float acc = 0.0f;
-    for (int j = 0; j <= i; j++) {
-        acc += a[j] * v[(long) j * c3];
-    }
-    out[idx] = acc;
+    const head_pos pos = head_pos_of_element(idx, t, c, heads);
+    out[idx] = causal_row_dot(att + att_row_at(pos, pos.i), qkv + v_at(pos, 0), 3 * c, pos.i);
 }
 
 // dpre (B, H, T, T): the gradient of the scaled scores before the softmax, zero above the diagonal.
@@ -86,30 +66,17 @@ __kernel void attention_backward_scores(__global float* dpre, const __global flo
     if (row >= batch * heads * t) {
         return;
     }
-    const int i = row % t;
-    const int h = (row / t) % heads;
-    const int b = row / (t * heads);
-    const int d = c / heads;
-    const int c3 = 3 * c;
-    const __global float* dy = dout + ((long) b * t + i) * c + h * d;
+    const head_pos pos = head_pos_of_row(row, t, c, heads);
+    const __global float* dy = dout + token_at(pos, pos.i);
     const __global float* a = att + (long) row * t;
     __global float* ds = dpre + (long) row * t;
     float dot = 0.0f;
-    for (int j = 0; j <= i; j++) {
-        const __global float* v = qkv + ((long) b * t + j) * c3 + 2 * c + h * d;
-        float dp = 0.0f;
-        for (int e = 0; e < d; e++) {
-            dp += dy[e] * v[e];
-        }
+    for (int j = 0; j <= pos.i; j++) {
+        const float dp = head_dot(dy, qkv + v_at(pos, j), pos.d);
         ds[j] = dp;
         dot += a[j] * dp;
     }
-    for (int j = 0; j <= i; j++) {
-        ds[j] = a[j] * (ds[j] - dot);
-    }
-    for (int j = i + 1; j < t; j++) {
-        ds[j] = 0.0f;
-    }
+    softmax_backward_row(ds, a, dot, pos.i, t);
 }
 
 // The q third of dqkv (B, T, 3C).
@@ -120,18 +87,9 @@ __kernel void attention_backward_q(__global float* dqkv, const __global float* d
     if (idx >= batch * t * c) {
         return;
     }
-    const int ch = idx % c;
-    const int i = (idx / c) % t;
-    const int b = idx / (c * t);
-    const int h = ch / (c / heads);
-    const int c3 = 3 * c;
-    const __global float* ds = dpre + (((long) b * heads + h) * t + i) * t;
-    const __global float* k = qkv + (long) b * t * c3 + c + ch;
-    float acc = 0.0f;
-    for (int j = 0; j <= i; j++) {
-        acc += ds[j] * k[(long) j * c3];
-    }
-    dqkv[((long) b * t + i) * c3 + ch] = scale * acc;
+    const head_pos pos = head_pos_of_element(idx, t, c, heads);
+    const float acc = causal_row_dot(dpre + att_row_at(pos, pos.i), qkv + k_at(pos, 0), 3 * c, pos.i);
+    dqkv[q_at(pos, pos.i)] = scale * acc;
 }
 
 // The k and v thirds of dqkv (B, T, 3C).
@@ -142,20 +100,16 @@ __kernel void attention_backward_kv(__global float* dqkv, const __global float* 
     if (idx >= batch * t * c) {
         return;
     }
-    const int ch = idx % c;
-    const int j = (idx / c) % t;
-    const int b = idx / (c * t);
-    const int h = ch / (c / heads);
-    const int c3 = 3 * c;
-    const long head_base = ((long) b * heads + h) * t;
+    // This item owns key j; its gradients sum over the queries i >= j.
+    const head_pos pos = head_pos_of_element(idx, t, c, heads);
+    const int j = pos.i;
     float dk = 0.0f;
     float dv = 0.0f;
     for (int i = j; i < t; i++) {
-        const long at = (head_base + i) * t + j;
-        dk += dpre[at] * qkv[((long) b * t + i) * c3 + ch];
-        dv += att[at] * dout[((long) b * t + i) * c + ch];
+        const long at = att_row_at(pos, i) + j;
+        dk += dpre[at] * qkv[q_at(pos, i)];
+        dv += att[at] * dout[token_at(pos, i)];
     }
-    const long base = ((long) b * t + j) * c3;
-    dqkv[base + c + ch] = scale * dk;
-    dqkv[base + 2 * c + ch] = dv;
+    dqkv[k_at(pos, j)] = scale * dk;
+    dqkv[v_at(pos, j)] = dv;
 }

@@ -1,6 +1,8 @@
 // Causal linear and gated linear attention (energies linear and gated-linear), forward and backward,
 // reading q, k, v from the fused (N, 3C) projection as attention.cl does (q in columns [0, C), k in
-// [C, 2C), v in [2C, 3C); head h uses columns h D .. (h + 1) D). Per head, with s_ij = scale q_i . k_j:
+// [C, 2C), v in [2C, 3C); head h uses columns h D .. (h + 1) D). OpenClDevice compiles
+// attention_layout.cl, the index helpers used here, in front of this file. Per head, with
+// s_ij = scale q_i . k_j:
 //
 //   linear        out_i = sum_j<=i s_ij v_j
 //   gated-linear  out_i = sum_j<=i G_ij s_ij v_j,  G_ij = prod_{t=j+1..i} g_t = exp(L_i - L_j)
@@ -56,26 +58,16 @@ __kernel void linear_scores(__global float* att, const __global float* qkv, cons
     if (row >= batch * heads * t) {
         return;
     }
-    const int i = row % t;
-    const int h = (row / t) % heads;
-    const int b = row / (t * heads);
-    const int d = c / heads;
-    const int c3 = 3 * c;
-    const __global float* q = qkv + ((long) b * t + i) * c3 + h * d;
+    const head_pos pos = head_pos_of_row(row, t, c, heads);
+    const int i = pos.i;
+    const __global float* q = qkv + q_at(pos, i);
     const __global float* ld = logdecay + (long) (row - i);
     __global float* a = att + (long) row * t;
     for (int j = 0; j <= i; j++) {
-        const __global float* k = qkv + ((long) b * t + j) * c3 + c + h * d;
-        float s = 0.0f;
-        for (int e = 0; e < d; e++) {
-            s += q[e] * k[e];
-        }
-        s *= scale;
+        const float s = head_dot(q, qkv + k_at(pos, j), pos.d) * scale;
         a[j] = gated ? exp(ld[i] - ld[j]) * s : s;
     }
-    for (int j = i + 1; j < t; j++) {
-        a[j] = 0.0f;
-    }
+    zero_above_diagonal(a, i, t);
 }
 
 // dpre (B, H, T, T): dp_ij = dy_i . v_j below and on the diagonal, zero above.
@@ -85,24 +77,13 @@ __kernel void linear_backward_scores(__global float* dpre, const __global float*
     if (row >= batch * heads * t) {
         return;
     }
-    const int i = row % t;
-    const int h = (row / t) % heads;
-    const int b = row / (t * heads);
-    const int d = c / heads;
-    const int c3 = 3 * c;
-    const __global float* dy = dout + ((long) b * t + i) * c + h * d;
+    const head_pos pos = head_pos_of_row(row, t, c, heads);
+    const __global float* dy = dout + token_at(pos, pos.i);
     __global float* dp = dpre + (long) row * t;
-    for (int j = 0; j <= i; j++) {
-        const __global float* v = qkv + ((long) b * t + j) * c3 + 2 * c + h * d;
-        float acc = 0.0f;
-        for (int e = 0; e < d; e++) {
-            acc += dy[e] * v[e];
-        }
-        dp[j] = acc;
+    for (int j = 0; j <= pos.i; j++) {
+        dp[j] = head_dot(dy, qkv + v_at(pos, j), pos.d);
     }
-    for (int j = i + 1; j < t; j++) {
-        dp[j] = 0.0f;
-    }
+    zero_above_diagonal(dp, pos.i, t);
 }
 
 // dlog (B, H, T): the gradient of L_i, from dp (B, H, T, T, before gate_scale_scores) and att.

@@ -49,13 +49,14 @@
 //   moment_backward_kv     per (b, j, c): dk = scale sum_i ds_ij q_i, dv as above
 //
 // Work-group: one work item per row or element, local size left to the driver, as in attention.cl.
+// OpenClDevice compiles attention_layout.cl, the index helpers and head_dot, in front of this file.
 // Every output has one owner that sums in increasing index order: no atomics, deterministic.
 
-// x . y over the D channels of one head; both point at the head's first channel.
-inline float head_dot(const __global float* x, const __global float* y, const int d) {
+// The sum of x over the D channels of one head; x points at the head's first channel.
+inline float head_sum(const __global float* x, const int d) {
     float s = 0.0f;
     for (int e = 0; e < d; e++) {
-        s += x[e] * y[e];
+        s += x[e];
     }
     return s;
 }
@@ -68,17 +69,12 @@ __kernel void moment_values(__global float* o, __global float* var, const __glob
     if (idx >= batch * t * c) {
         return;
     }
-    const int ch = idx % c;
-    const int i = (idx / c) % t;
-    const int b = idx / (c * t);
-    const int h = ch / (c / heads);
-    const int c3 = 3 * c;
-    const __global float* a = att + (((long) b * heads + h) * t + i) * t;
-    const __global float* v = qkv + (long) b * t * c3 + 2 * c + ch;
+    const head_pos pos = head_pos_of_element(idx, t, c, heads);
+    const __global float* a = att + att_row_at(pos, pos.i);
     float m1 = 0.0f;
     float m2 = 0.0f;
-    for (int j = 0; j <= i; j++) {
-        const float vj = v[(long) j * c3];
+    for (int j = 0; j <= pos.i; j++) {
+        const float vj = qkv[v_at(pos, j)];
         m1 += a[j] * vj;
         m2 += a[j] * (vj * vj);
     }
@@ -94,11 +90,7 @@ __kernel void newton_diag_step(__global float* out, const __global float* o, con
         return;
     }
     const int d = c / heads;
-    const long base = (long) (idx / d) * d;
-    float tr = 0.0f;
-    for (int e = 0; e < d; e++) {
-        tr += var[base + e];
-    }
+    const float tr = head_sum(var + (long) (idx / d) * d, d);
     out[idx] = o[idx] / ((1.0f - var[idx]) + tr);
 }
 
@@ -112,10 +104,7 @@ __kernel void newton_diag_backward(__global float* go, __global float* gvar, con
     }
     const int d = c / heads;
     const long base = (long) (idx / d) * d;
-    float tr = 0.0f;
-    for (int e = 0; e < d; e++) {
-        tr += var[base + e];
-    }
+    const float tr = head_sum(var + base, d);
     // sum_e dL/d den_e, with dL/d den_e = -g_e o_e / den_e^2.
     float sden = 0.0f;
     for (int e = 0; e < d; e++) {
@@ -137,20 +126,14 @@ __kernel void moment_weights(__global float* w, const __global float* att, const
     if (row >= batch * heads * t) {
         return;
     }
-    const int i = row % t;
-    const int h = (row / t) % heads;
-    const int b = row / (t * heads);
-    const int d = c / heads;
-    const int c3 = 3 * c;
-    const __global float* xi = x + ((long) b * t + i) * c + h * d;
+    const head_pos pos = head_pos_of_row(row, t, c, heads);
+    const __global float* xi = x + token_at(pos, pos.i);
     const __global float* p = att + (long) row * t;
     __global float* out = w + (long) row * t;
-    for (int j = 0; j <= i; j++) {
-        out[j] = p[j] * head_dot(xi, qkv + ((long) b * t + j) * c3 + 2 * c + h * d, d);
+    for (int j = 0; j <= pos.i; j++) {
+        out[j] = p[j] * head_dot(xi, qkv + v_at(pos, j), pos.d);
     }
-    for (int j = i + 1; j < t; j++) {
-        out[j] = 0.0f;
-    }
+    zero_above_diagonal(out, pos.i, t);
 }
 
 // out (B, T, C) = o + (mo - |o|^2 o), mo = M o, |o|^2 over the element's head.
@@ -196,18 +179,14 @@ __kernel void newton_covariance(__global float* cov, const __global float* att, 
         return;
     }
     const int row = idx / (d * d);
-    const int i = row % t;
-    const int h = (row / t) % heads;
-    const int b = row / (t * heads);
-    const int c3 = 3 * c;
+    const head_pos pos = head_pos_of_row(row, t, c, heads);
     const __global float* p = att + (long) row * t;
-    const __global float* v = qkv + (long) b * t * c3 + 2 * c + h * d;
     float m = 0.0f;
-    for (int j = 0; j <= i; j++) {
-        const __global float* vj = v + (long) j * c3;
+    for (int j = 0; j <= pos.i; j++) {
+        const __global float* vj = qkv + v_at(pos, j);
         m += p[j] * (vj[dd] * vj[e]);
     }
-    const __global float* oi = o + ((long) b * t + i) * c + h * d;
+    const __global float* oi = o + token_at(pos, pos.i);
     cov[idx] = m - oi[dd] * oi[e];
 }
 
@@ -253,11 +232,9 @@ __kernel void newton_solve(__global float* x, const __global float* fac, const _
     if (row >= batch * heads * t) {
         return;
     }
-    const int i = row % t;
-    const int h = (row / t) % heads;
-    const int b = row / (t * heads);
-    const int d = c / heads;
-    const long at = ((long) b * t + i) * c + h * d;
+    const head_pos pos = head_pos_of_row(row, t, c, heads);
+    const int d = pos.d;
+    const long at = token_at(pos, pos.i);
     const __global float* l = fac + (long) row * d * d;
     __global float* xs = x + at;
     const __global float* rs = r + at;
@@ -309,21 +286,18 @@ __kernel void moment_backward_scores(__global float* dpre, __global float* alpha
     if (row >= batch * heads * t) {
         return;
     }
-    const int i = row % t;
-    const int h = (row / t) % heads;
-    const int b = row / (t * heads);
-    const int d = c / heads;
-    const int c3 = 3 * c;
-    const long q_at = ((long) b * t + i) * c + h * d;
+    const head_pos pos = head_pos_of_row(row, t, c, heads);
+    const int d = pos.d;
+    const long qi = token_at(pos, pos.i);
     const __global float* p = att + (long) row * t;
     __global float* ds = dpre + (long) row * t;
     float dot = 0.0f;
-    for (int j = 0; j <= i; j++) {
-        const __global float* v = qkv + ((long) b * t + j) * c3 + 2 * c + h * d;
-        float dp = head_dot(go + q_at, v, d);
+    for (int j = 0; j <= pos.i; j++) {
+        const __global float* v = qkv + v_at(pos, j);
+        float dp = head_dot(go + qi, v, d);
         if (has_ab) {
-            const float av = head_dot(a + q_at, v, d);
-            const float bvj = head_dot(bv + q_at, v, d);
+            const float av = head_dot(a + qi, v, d);
+            const float bvj = head_dot(bv + qi, v, d);
             dp += av * bvj;
             alpha[(long) row * t + j] = p[j] * bvj;
             beta[(long) row * t + j] = p[j] * av;
@@ -331,19 +305,14 @@ __kernel void moment_backward_scores(__global float* dpre, __global float* alpha
         if (has_c) {
             float s = 0.0f;
             for (int e = 0; e < d; e++) {
-                s += cd[q_at + e] * (v[e] * v[e]);
+                s += cd[qi + e] * (v[e] * v[e]);
             }
             dp += s;
         }
         ds[j] = dp;
         dot += p[j] * dp;
     }
-    for (int j = 0; j <= i; j++) {
-        ds[j] = p[j] * (ds[j] - dot);
-    }
-    for (int j = i + 1; j < t; j++) {
-        ds[j] = 0.0f;
-    }
+    softmax_backward_row(ds, p, dot, pos.i, t);
 }
 
 // The k and v thirds of dqkv (B, T, 3C); arguments as in moment_backward_scores.
@@ -357,20 +326,16 @@ __kernel void moment_backward_kv(__global float* dqkv, const __global float* dpr
     if (idx >= batch * t * c) {
         return;
     }
-    const int ch = idx % c;
-    const int j = (idx / c) % t;
-    const int b = idx / (c * t);
-    const int h = ch / (c / heads);
-    const int c3 = 3 * c;
-    const long head_base = ((long) b * heads + h) * t;
-    const long base = ((long) b * t + j) * c3;
-    const float vj = qkv[base + 2 * c + ch];
+    // This item owns key j; its gradients sum over the queries i >= j.
+    const head_pos pos = head_pos_of_element(idx, t, c, heads);
+    const int j = pos.i;
+    const float vj = qkv[v_at(pos, j)];
     float dk = 0.0f;
     float dv = 0.0f;
     for (int i = j; i < t; i++) {
-        const long at = (head_base + i) * t + j;
-        const long qi = ((long) b * t + i) * c + ch;
-        dk += dpre[at] * qkv[((long) b * t + i) * c3 + ch];
+        const long at = att_row_at(pos, i) + j;
+        const long qi = token_at(pos, i);
+        dk += dpre[at] * qkv[q_at(pos, i)];
         float w = go[qi];
         if (has_c) {
             w += 2.0f * cd[qi] * vj;
@@ -380,6 +345,6 @@ __kernel void moment_backward_kv(__global float* dqkv, const __global float* dpr
             dv += alpha[at] * a[qi] + beta[at] * bv[qi];
         }
     }
-    dqkv[base + c + ch] = scale * dk;
-    dqkv[base + 2 * c + ch] = dv;
+    dqkv[k_at(pos, j)] = scale * dk;
+    dqkv[v_at(pos, j)] = dv;
 }
