@@ -168,6 +168,7 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
 
+        Setup.noteModel(config, settings.batch());
         Dataset dataset = Setup.dataset(settings, config.context());
         Trainer.Result result;
         Gpt model;

@@ -3,6 +3,7 @@ package dev.joule.models.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.joule.models.RealText;
 import dev.joule.models.train.RunDirectory;
@@ -207,6 +208,27 @@ class RunDirectorySafetyTest {
                 deleteRecursively(runs);
             }
         }
+    }
+
+    /**
+     * A model too large for the heap ends with a joule: message that names the model size and the fix,
+     * and exit code 1, not a bare stack trace. The model's first weight matrix alone exceeds the heap, so
+     * the error comes at once.
+     */
+    @Test
+    void outOfMemoryNamesModelAndFix(@TempDir Path dir) {
+        int width = 23040;
+        assumeTrue(Runtime.getRuntime().maxMemory() < 3L * width * width * Float.BYTES,
+                "the heap is large enough for this model");
+        CliTest.Outcome o = CliTest.run("train", "--layers", "1", "--heads", "2", "--dim", Integer.toString(width),
+                "--context", "16", "--batch", "2", "--steps", "2", "--sample-tokens", "0", "--data",
+                corpus.toString(), "--out", dir.resolve("oom").toString());
+        assertEquals(1, o.code(), o.err());
+        assertTrue(o.err().startsWith("joule: "), o.err());
+        assertTrue(o.err().contains("width " + width), o.err());
+        assertTrue(o.err().contains("JOULE_JAVA_OPTS=-Xmx"), o.err());
+        assertFalse(o.err().contains("\tat "), "no stack trace: " + o.err());
+        assertFalse(Files.exists(dir.resolve("oom")));
     }
 
     private static String[] concat(String[] a, String... b) {
