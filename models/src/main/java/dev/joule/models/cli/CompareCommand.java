@@ -113,6 +113,7 @@ final class CompareCommand implements Callable<Integer> {
                     + " for the comparison");
         }
         CompareSpec compare = buildSpec();
+        Setup.noteModel(compare.model(), compare.batch());
         BatchSource source;
         LisTask lis = null;
         if (CompareSpec.LIS.equals(compare.task())) {

@@ -42,8 +42,59 @@ public final class Main implements Runnable {
         };
     }
 
+    /** The model that the running command builds and its estimated bytes, for the out-of-memory message. */
+    private record Workload(String description, long bytes) {}
+
+    private static final ThreadLocal<Workload> WORKLOAD = new ThreadLocal<>();
+
+    /** Records what the command is about to build, so that the out-of-memory message can name it. */
+    static void describeWorkload(String description, long bytes) {
+        WORKLOAD.set(new Workload(description, bytes));
+    }
+
     /** Runs the command line with the given streams and returns the exit code; tests call it directly. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        WORKLOAD.remove();
+        try {
+            return execute(args, out, err);
+        } catch (OutOfMemoryError e) {
+            err.println("joule: " + outOfMemoryMessage(e, WORKLOAD.get()));
+            err.flush();
+            return EXIT_FAILURE;
+        } finally {
+            WORKLOAD.remove();
+        }
+    }
+
+    private static String outOfMemoryMessage(OutOfMemoryError e, Workload workload) {
+        double gib = 1L << 30;
+        double heap = Runtime.getRuntime().maxMemory() / gib;
+        String message = String.format(java.util.Locale.ROOT, "out of memory (%s)%s; the Java heap is limited"
+                + " to %.1f GiB. ", e.getMessage() == null ? "no detail" : e.getMessage(),
+                workload == null ? "" : " while training " + workload.description(), heap);
+        String smaller = workload == null ? "Use a smaller model or batch"
+                : "Use a smaller model (--layers, --dim, --context) or a smaller --batch";
+        double machine = physicalMemory() / gib;
+        double wanted = workload == null ? 2 * heap : Math.max(2 * heap, 1.5 * workload.bytes() / gib);
+        if (machine > 0 && wanted > 0.9 * machine) {
+            return message + String.format(java.util.Locale.ROOT, "%s: it needs more than this machine's %.1f GiB"
+                    + " of memory, so a larger heap (JOULE_JAVA_OPTS=-Xmx<size>) would not help", smaller, machine);
+        }
+        return message + String.format(java.util.Locale.ROOT, "%s, or give Java a larger heap through"
+                + " JOULE_JAVA_OPTS, for example JOULE_JAVA_OPTS=-Xmx%dg ./joule ...", smaller,
+                (long) Math.ceil(wanted));
+    }
+
+    /** Returns the machine's memory in bytes, or 0 when the JVM does not report it. */
+    private static long physicalMemory() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getTotalMemorySize();
+        }
+        return 0;
+    }
+
+    private static int execute(String[] args, PrintWriter out, PrintWriter err) {
         CommandLine cli = new CommandLine(new Main());
         // The last occurrence of a repeated option wins, so scripts can append overrides.
         cli.setOverwrittenOptionsAllowed(true);

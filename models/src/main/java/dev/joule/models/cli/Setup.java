@@ -7,6 +7,7 @@ import dev.joule.models.data.ByteTokenizer;
 import dev.joule.models.data.Corpus;
 import dev.joule.models.data.Dataset;
 import dev.joule.models.data.EmbeddedCorpus;
+import dev.joule.models.gpt.GptConfig;
 import dev.joule.models.train.DeviceTrainer;
 import dev.joule.models.train.TrainSettings;
 import java.nio.file.Path;
@@ -55,6 +56,23 @@ final class Setup {
             return Dataset.of(tokens, val, context);
         }
         return Dataset.split(tokens, settings.valFraction(), context);
+    }
+
+    /**
+     * Records the model that a command is about to build, for the out-of-memory message: the parameter
+     * count computed from the shapes (no model is built), and four floats per parameter for the weights,
+     * their gradients and the two AdamW moments. Activations come on top and grow with the batch and the
+     * context.
+     */
+    static void noteModel(GptConfig c, int batch) {
+        long d = c.dim();
+        long perBlock = 12 * d * d + 13 * d;
+        long parameters = c.layers() * perBlock + ((long) c.vocab() + c.context() + 2) * d;
+        long bytes = parameters * 4L * Float.BYTES;
+        Main.describeWorkload(String.format(java.util.Locale.ROOT, "a model with %d %s, width %d and context %d"
+                + " at batch %d (about %,d parameters; weights, gradients and AdamW moments take about %.1f GiB"
+                + " before activations)", c.layers(), c.layers() == 1 ? "layer" : "layers", c.dim(), c.context(),
+                batch, parameters, bytes / (double) (1L << 30)), bytes);
     }
 
     static List<Path> paths(List<String> names) {

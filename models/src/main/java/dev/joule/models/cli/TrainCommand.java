@@ -152,8 +152,9 @@ final class TrainCommand implements Callable<Integer> {
             settings = settings().validate();
             Path dir = out != null ? out : Path.of("runs", "run-" + LocalDateTime.now()
                     .format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-            run = new RunDirectory(dir);
-            if (run.looksLikeRun() && !overwrite) {
+            // Without --out the name gets a suffix when another run has it, so concurrent runs never share one.
+            run = out != null ? RunDirectory.forNewRun(dir, overwrite) : RunDirectory.unique(dir);
+            if (out != null && run.looksLikeRun() && !overwrite) {
                 throw new InvalidInputException("--out " + dir + " already contains a run; pass --overwrite to"
                         + " replace it, --resume " + dir + " to continue it, or choose another directory");
             }
@@ -161,12 +162,13 @@ final class TrainCommand implements Callable<Integer> {
                 throw new InvalidInputException("--out " + dir + " is a file, not a directory; choose a directory"
                         + " path for the run");
             }
-            if (!run.looksLikeRun() && !overwrite && isNonEmptyDirectory(dir)) {
+            if (out != null && !run.looksLikeRun() && !overwrite && isNonEmptyDirectory(dir)) {
                 throw new InvalidInputException("--out " + dir + " is a folder with other files in it; choose an"
                         + " empty or new directory, or pass --overwrite to write the run files among them");
             }
         }
 
+        Setup.noteModel(config, settings.batch());
         Dataset dataset = Setup.dataset(settings, config.context());
         Trainer.Result result;
         Gpt model;

@@ -83,7 +83,48 @@ public final class Comparison {
 
     /** Trains or resumes every run that is not finished, then returns the summaries of all runs. */
     public List<RunSummary> run(Listener listener) {
+        // Every check of the input comes before compare.json, so a rejected comparison writes nothing.
+        data.checkBatch(spec.batch());
+        boolean existed = Files.exists(dir);
+        boolean fresh = !Files.exists(dir.resolve(CompareSpec.FILE));
         spec.saveOrCheck(dir);
+        try {
+            return runAll(listener);
+        } catch (RuntimeException | Error e) {
+            if (fresh) {
+                removeIfNothingSaved(existed);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Removes what a new comparison wrote when it failed before any run saved a checkpoint, so that
+     * compare.json does not block a rerun with corrected options.
+     */
+    private void removeIfNothingSaved(boolean keepDir) {
+        Path runs = dir.resolve("runs");
+        if (Files.exists(runs)) {
+            try (var paths = Files.walk(runs)) {
+                if (paths.anyMatch(p -> p.getFileName().toString().equals(RunDirectory.TRAINER))) {
+                    return;
+                }
+            } catch (IOException e) {
+                return;
+            }
+            deleteRecursively(runs);
+        }
+        try {
+            Files.deleteIfExists(dir.resolve(CompareSpec.FILE));
+            if (!keepDir) {
+                Files.deleteIfExists(dir);
+            }
+        } catch (IOException e) {
+            // The comparison has failed already; a leftover file is reported by the rerun.
+        }
+    }
+
+    private List<RunSummary> runAll(Listener listener) {
         List<RunSummary> out = new ArrayList<>();
         int total = spec.variants().size() * spec.seeds();
         int index = 0;
@@ -98,7 +139,7 @@ public final class Comparison {
                     out.add(runOne(v, seed, index, total, listener));
                 } catch (DivergedException e) {
                     // One unstable variant must not cost the results of the others.
-                    diverged.add(v.name() + " seed " + seed + ": " + e.getMessage());
+                    diverged.add(v.name() + " seed " + seed + ": " + e.reason());
                     listener.onRun(v, seed, index, total, "diverged at step " + e.step());
                 }
             }

@@ -1,5 +1,7 @@
 package dev.joule.models.data;
 
+import dev.joule.models.InvalidInputException;
+
 /**
  * Where training and validation batches come from: a text corpus ({@link Dataset}) or a generated
  * task. Batches must be pure functions of their arguments, so that a resumed run sees the same data.
@@ -16,4 +18,20 @@ public interface BatchSource {
 
     /** Returns the sequence length T of every batch. */
     int context();
+
+    /**
+     * Checks that batches of this size can be built, so that a run can reject its batch size before it
+     * writes anything.
+     *
+     * @throws InvalidInputException if the size is below 1, or a batch would not fit in a Java array
+     */
+    default void checkBatch(int batchSize) {
+        if (batchSize < 1) {
+            throw new InvalidInputException("batch size " + batchSize + " is invalid; use a batch size of at least 1");
+        }
+        if ((long) batchSize * context() > Corpus.MAX_BYTES) {
+            throw new InvalidInputException("batch size " + batchSize + " times context " + context()
+                    + " exceeds the maximum array length; use a smaller batch size or context");
+        }
+    }
 }

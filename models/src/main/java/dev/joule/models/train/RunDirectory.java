@@ -12,10 +12,14 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The files of a run directory and their atomic writes.
@@ -26,6 +30,14 @@ import java.util.Map;
  * over the old one, so a crash leaves either the old or the new file, never half of one. The step is
  * stored in the metadata of both safetensors files and in trainer.json. A resume checks that the three
  * agree, which detects a crash between the renames.
+ *
+ * <p>A new run is staged: {@link #begin} reserves the directory (creating it when it does not exist) and
+ * makes a hidden staging folder {@code .NAME.new-*} next to it, and every file goes there until the first
+ * checkpoint. {@link #commit} then renames the staging folder into place. Over an existing run it first
+ * renames the old directory aside, then moves the files that are not run files back in, then deletes the
+ * rest of the old run. A run that fails before its first checkpoint therefore changes nothing, and
+ * {@link #abandon} removes its staging folder and the directory it reserved. A crash leaves the old run or
+ * the new one, each whole, never a mix of the two.
  */
 public final class RunDirectory {
     public static final String CONFIG = "config.json";
@@ -41,18 +53,204 @@ public final class RunDirectory {
     /** The contents of config.json. */
     public record RunConfig(GptConfig model, TrainSettings train) {}
 
-    private final Path dir;
+    /** The files that make up a run; anything else in the directory belongs to the user. */
+    private static final List<String> RUN_FILES = List.of(CONFIG, MODEL, OPTIMIZER, TRAINER, METRICS, PLOT);
 
+    private Path dir;
+    /** True when {@link #begin} picks a new name next to {@code dir} if it exists. */
+    private final boolean unique;
+    /** True when a new run may replace the run files already in {@code dir}. */
+    private final boolean replace;
+    /** The staging folder of a new run until its first checkpoint; null once committed, and for existing runs. */
+    private Path staging;
+    /** True when {@link #begin} created {@code dir}, so that {@link #abandon} removes it again. */
+    private boolean created;
+
+    /** A run directory; a new run started in it replaces the run files already there. */
     public RunDirectory(Path dir) {
-        this.dir = dir;
+        this(dir, false, true);
     }
 
+    private RunDirectory(Path dir, boolean unique, boolean replace) {
+        this.dir = dir;
+        this.unique = unique;
+        this.replace = replace;
+    }
+
+    /**
+     * Returns a directory for a new run that rejects a run written there by another process meanwhile,
+     * unless {@code overwrite} is true.
+     */
+    public static RunDirectory forNewRun(Path dir, boolean overwrite) {
+        return new RunDirectory(dir, false, overwrite);
+    }
+
+    /**
+     * Returns a directory for a new run at {@code base}, or at {@code base-2}, {@code base-3} and so on
+     * when that exists. The name is reserved with an atomic create, so two runs never share one.
+     */
+    public static RunDirectory unique(Path base) {
+        return new RunDirectory(base, true, false);
+    }
+
+    /** Returns the run's directory: the final place, also while a new run is still staged. */
     public Path path() {
         return dir;
     }
 
+    /** Returns the path of a run file where it is now: in the staging folder until the first checkpoint. */
     public Path file(String name) {
-        return dir.resolve(name);
+        return (staging != null ? staging : dir).resolve(name);
+    }
+
+    /**
+     * Reserves the directory of a new run and creates its staging folder. Call it after every check of
+     * the input, since it is the first write.
+     */
+    void begin() {
+        try {
+            Path parent = dir.toAbsolutePath().normalize().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
+            if (unique) {
+                Path base = dir;
+                for (int n = 1; ; n++) {
+                    Path candidate = n == 1 ? base : base.resolveSibling(base.getFileName() + "-" + n);
+                    try {
+                        Files.createDirectory(candidate);
+                        dir = candidate;
+                        created = true;
+                        break;
+                    } catch (FileAlreadyExistsException taken) {
+                        // Another run has this name; try the next.
+                    }
+                }
+            } else if (!Files.exists(dir)) {
+                try {
+                    Files.createDirectory(dir);
+                    created = true;
+                } catch (FileAlreadyExistsException raced) {
+                    // Another process made it just now; commit checks what it holds.
+                }
+            }
+            if (!Files.isDirectory(dir)) {
+                throw new InvalidInputException("--out " + dir + " is a file, not a directory; choose a directory"
+                        + " path for the run");
+            }
+            staging = createStaging(dir.toAbsolutePath().normalize());
+        } catch (IOException e) {
+            abandon();
+            throw new InvalidInputException("cannot write the output directory " + dir + ": " + e.getMessage()
+                    + "; pass a writable path with --out", e);
+        } catch (RuntimeException e) {
+            abandon();
+            throw e;
+        }
+    }
+
+    private static Path createStaging(Path target) throws IOException {
+        while (true) {
+            Path p = target.resolveSibling("." + target.getFileName() + ".new-"
+                    + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 16));
+            try {
+                return Files.createDirectory(p);
+            } catch (FileAlreadyExistsException taken) {
+                // Draw another name.
+            }
+        }
+    }
+
+    /** Returns true while a new run writes into its staging folder. */
+    boolean isStaged() {
+        return staging != null;
+    }
+
+    /**
+     * Moves a staged run into its directory; see the class comment. Call it once the first checkpoint is
+     * complete in the staging folder.
+     */
+    void commit() {
+        Path target = dir.toAbsolutePath().normalize();
+        Path from = staging;
+        try {
+            if (isEmptyDirectory(target)) {
+                try {
+                    // rename(2) replaces an empty directory in one step, and fails if it is no longer empty.
+                    Files.move(from, target, StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException notEmptyOrNotSupported) {
+                    Files.delete(target);
+                    Files.move(from, target, StandardCopyOption.ATOMIC_MOVE);
+                }
+            } else {
+                if (!replace && new RunDirectory(target).looksLikeRun()) {
+                    staging = null;
+                    throw new InvalidInputException("another run was written to " + dir + " while this one"
+                            + " trained, so this run was left in " + from + "; move it where you want it");
+                }
+                Path old = target.resolveSibling("." + target.getFileName() + ".old-"
+                        + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 16));
+                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+                Files.move(from, target, StandardCopyOption.ATOMIC_MOVE);
+                try (var entries = Files.list(old)) {
+                    for (Path p : entries.toList()) {
+                        if (!isRunFile(p.getFileName().toString())) {
+                            Files.move(p, target.resolve(p.getFileName()), StandardCopyOption.ATOMIC_MOVE);
+                        }
+                    }
+                }
+                deleteRecursively(old);
+            }
+            staging = null;
+        } catch (IOException e) {
+            throw new UncheckedIOException("failed to move the new run from " + from + " to " + dir + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Undoes {@link #begin} for a run that stops before its first checkpoint: deletes the staging folder
+     * and the directory that begin created, if it is still empty. Errors are ignored, as the run has
+     * already failed for another reason.
+     */
+    void abandon() {
+        if (staging != null) {
+            deleteRecursively(staging);
+            staging = null;
+        }
+        if (created) {
+            try {
+                Files.deleteIfExists(dir);
+            } catch (IOException notEmpty) {
+                // Something else was put there; leave it.
+            }
+            created = false;
+        }
+    }
+
+    private static boolean isRunFile(String name) {
+        for (String f : RUN_FILES) {
+            if (name.equals(f) || name.startsWith(f + ".tmp")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isEmptyDirectory(Path dir) throws IOException {
+        try (var entries = Files.list(dir)) {
+            return entries.findAny().isEmpty();
+        }
+    }
+
+    private static void deleteRecursively(Path root) {
+        try (var paths = Files.walk(root)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            // A leftover hidden folder does not block another run.
+        }
     }
 
     /** Returns true when the directory contains any file of a run. */
@@ -62,7 +260,7 @@ public final class RunDirectory {
 
     /** Writes text to {@code name} through a temporary file and an atomic rename. */
     public void writeAtomically(String name, String text) {
-        writeAtomically(dir.resolve(name), text);
+        writeAtomically(file(name), text);
     }
 
     /** Writes text to {@code target} through a temporary file in the same directory and an atomic rename. */

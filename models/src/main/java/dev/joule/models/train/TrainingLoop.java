@@ -60,20 +60,26 @@ final class TrainingLoop {
         this.backend = backend;
     }
 
-    /** Starts a new run: config.json, the loss of the fresh model as step 0, then every step. */
+    /**
+     * Starts a new run: config.json, the loss of the fresh model as step 0, then every step. The input is
+     * checked before the first write, and the run is staged until its first checkpoint (see
+     * {@link RunDirectory}), so a run that fails before then leaves the directory as it found it.
+     */
     Trainer.Result start(Trainer.Listener listener) {
+        data.checkBatch(settings.batch());
+        run.begin();
         try {
-            Files.createDirectories(run.path());
-            Files.deleteIfExists(run.file(RunDirectory.METRICS));
-        } catch (IOException e) {
-            throw new InvalidInputException("cannot write the output directory " + run.path() + ": "
-                    + e.getMessage() + "; pass a writable path with --out", e);
+            run.writeConfig(new RunDirectory.RunConfig(config, settings));
+            double initialVal = backend.validationLoss();
+            appendMetrics(new StepMetrics(0, null, initialVal, 0, 0, 0, 0));
+            listener.onEval(0, initialVal);
+            return loop(0, 0L, initialVal, listener);
+        } catch (Throwable e) {
+            if (run.isStaged()) {
+                run.abandon();
+            }
+            throw e;
         }
-        run.writeConfig(new RunDirectory.RunConfig(config, settings));
-        double initialVal = backend.validationLoss();
-        appendMetrics(new StepMetrics(0, null, initialVal, 0, 0, 0, 0));
-        listener.onEval(0, initialVal);
-        return loop(0, 0L, initialVal, listener);
     }
 
     /** Rejects a resume that has nothing left to do, before anything is loaded or written. */
@@ -112,10 +118,10 @@ final class TrainingLoop {
             double lossValue = outcome[0];
             double norm = outcome[1];
             if (!Double.isFinite(lossValue)) {
-                throw new DivergedException(step + 1, "the training loss", lossValue, checkpointName(lastSaved));
+                throw new DivergedException(step + 1, "the training loss", lossValue, lastSaved, run.path());
             }
             if (!Double.isFinite(norm)) {
-                throw new DivergedException(step + 1, "the gradient norm", norm, checkpointName(lastSaved));
+                throw new DivergedException(step + 1, "the gradient norm", norm, lastSaved, run.path());
             }
             tokensSeen += (long) b * t;
             double ms = (System.nanoTime() - t0) / 1e6;
@@ -135,7 +141,7 @@ final class TrainingLoop {
                 lastVal = backend.validationLoss();
                 if (!Double.isFinite(lastVal)) {
                     // The update of this step broke the weights: do not save them.
-                    throw new DivergedException(done, "the validation loss", lastVal, checkpointName(lastSaved));
+                    throw new DivergedException(done, "the validation loss", lastVal, lastSaved, run.path());
                 }
                 val = lastVal;
             }
@@ -156,16 +162,16 @@ final class TrainingLoop {
                 run.path());
     }
 
-    private static String checkpointName(int step) {
-        return step == 0 ? "none saved yet" : "step " + step;
-    }
-
     private void save(int step, long tokensSeen, double trainLoss, double valLoss) {
         // Tensors first, trainer.json last: trainer.json names the step that the tensors must carry.
         run.writeTensors(RunDirectory.MODEL, backend.weights(), step);
         run.writeTensors(RunDirectory.OPTIMIZER, backend.optimizerState(), step);
         run.writeTrainerState(new TrainerState(step, settings.seed(), tokensSeen, trainLoss, valLoss));
         LossPlot.write(run.file(RunDirectory.METRICS), run.file(RunDirectory.PLOT));
+        if (run.isStaged()) {
+            // The first checkpoint is complete: the new run replaces whatever the directory held.
+            run.commit();
+        }
     }
 
     private void appendMetrics(StepMetrics m) {
