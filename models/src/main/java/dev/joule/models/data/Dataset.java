@@ -167,6 +167,26 @@ public final class Dataset implements BatchSource {
         return gather(valData, valOffset, starts);
     }
 
+    /**
+     * Returns the validation windows {@code first, first + 1, ..., first + count - 1} as one batch of
+     * {@code count} rows, in order. Unlike {@link #valBatch}, nothing wraps around, so consecutive
+     * ranges that together span {@code [0, valWindowCount())} cover every window exactly once.
+     *
+     * @throws IllegalArgumentException if the range is empty or reaches past {@link #valWindowCount()}
+     */
+    public Batch valWindows(int first, int count) {
+        if (first < 0 || count < 1 || (long) first + count > valWindowCount()) {
+            throw new IllegalArgumentException("windows " + first + " to " + ((long) first + count - 1)
+                    + " are outside [0, " + valWindowCount() + ")");
+        }
+        checkBatchFits(count);
+        int[] starts = new int[count];
+        for (int b = 0; b < count; b++) {
+            starts[b] = (first + b) * context;
+        }
+        return gather(valData, valOffset, starts);
+    }
+
     private Batch gather(int[] data, int offset, int[] starts) {
         int batch = starts.length;
         int[] inputs = new int[batch * context];
