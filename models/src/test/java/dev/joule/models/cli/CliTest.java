@@ -173,6 +173,19 @@ class CliTest {
     }
 
     @Test
+    void modelFileWithWrongVocab(@TempDir Path dir) throws Exception {
+        for (String vocab : new String[] {"100", "300", "-1"}) {
+            Path model = Files.writeString(dir.resolve("m" + vocab + ".json"), "{\"vocab\": " + vocab
+                    + ", \"layers\": 1, \"heads\": 2, \"dim\": 16, \"context\": 16}");
+            Path out = dir.resolve("r" + vocab);
+            assertUsageError(run("train", "--model", model.toString(), "--data", corpus.toString(), "--steps", "2",
+                    "--batch", "2", "--sample-tokens", "0", "--out", out.toString()), "vocab must be 256",
+                    "got " + vocab);
+            assertFalse(Files.exists(out), "a rejected model file must not create the run directory");
+        }
+    }
+
+    @Test
     void configThatDoesNotMatchWeights(@TempDir Path dir) throws Exception {
         Path run = dir.resolve("run");
         assertEquals(0, run(small("--data", corpus.toString(), "--out", run.toString(), "--optimizer",
