@@ -16,4 +16,9 @@ public interface BatchSource {
 
     /** Returns the sequence length T of every batch. */
     int context();
+
+    /** Returns the fingerprint of the underlying text, or null for generated data that has none. */
+    default DataFingerprint fingerprint() {
+        return null;
+    }
 }

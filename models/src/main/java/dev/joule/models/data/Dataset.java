@@ -37,6 +37,7 @@ public final class Dataset implements BatchSource {
     private final int valOffset;
     private final int valLength;
     private final int context;
+    private DataFingerprint fingerprint;
 
     private Dataset(int[] trainData, int trainLength, int[] valData, int valOffset, int valLength, int context) {
         this.trainData = trainData;
@@ -82,6 +83,37 @@ public final class Dataset implements BatchSource {
         checkLength("training corpus", train.length, context);
         checkLength("validation corpus", val.length, context);
         return new Dataset(train, train.length, val, 0, val.length, context);
+    }
+
+    /**
+     * Returns the size and SHA-256 hash of the training tokens followed by the validation tokens. The
+     * hash is computed on the first call, which reads every token once.
+     */
+    @Override
+    public synchronized DataFingerprint fingerprint() {
+        if (fingerprint == null) {
+            java.security.MessageDigest digest;
+            try {
+                digest = java.security.MessageDigest.getInstance("SHA-256");
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException("every Java platform provides SHA-256", e);
+            }
+            update(digest, trainData, 0, trainLength);
+            update(digest, valData, valOffset, valLength);
+            fingerprint = new DataFingerprint(trainLength, valLength, java.util.HexFormat.of().formatHex(digest.digest()));
+        }
+        return fingerprint;
+    }
+
+    private static void update(java.security.MessageDigest digest, int[] tokens, int from, int length) {
+        byte[] chunk = new byte[Math.min(length, 1 << 16)];
+        for (int start = 0; start < length; start += chunk.length) {
+            int n = Math.min(chunk.length, length - start);
+            for (int i = 0; i < n; i++) {
+                chunk[i] = (byte) tokens[from + start + i];
+            }
+            digest.update(chunk, 0, n);
+        }
     }
 
     /** Returns the window length in tokens. */

@@ -7,6 +7,7 @@ import dev.joule.engine.Tensor;
 import dev.joule.engine.io.SafeTensors;
 import dev.joule.engine.io.SafeTensorsException;
 import dev.joule.models.InvalidInputException;
+import dev.joule.models.data.DataFingerprint;
 import dev.joule.models.gpt.GptConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -38,8 +39,15 @@ public final class RunDirectory {
     static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues()
             .create();
 
-    /** The contents of config.json. */
-    public record RunConfig(GptConfig model, TrainSettings train) {}
+    /**
+     * The contents of config.json. {@code dataFingerprint} is null for generated data and in runs
+     * written before fingerprints were saved.
+     */
+    public record RunConfig(GptConfig model, TrainSettings train, DataFingerprint dataFingerprint) {
+        public RunConfig(GptConfig model, TrainSettings train) {
+            this(model, train, null);
+        }
+    }
 
     private final Path dir;
 
