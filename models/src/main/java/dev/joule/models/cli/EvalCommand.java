@@ -58,6 +58,10 @@ final class EvalCommand implements Callable<Integer> {
         Gpt model = Generator.load(checkpoint).model();
         int t = model.config().context();
         int[] tokens = Corpus.load(Setup.paths(data), new Corpus.LoadOptions(allowBinary)).tokens();
+        if (tokens.length < t + 1) {
+            throw new InvalidInputException("--data has " + tokens.length + " tokens, but the run's context of "
+                    + t + " needs at least " + (t + 1) + " for one window; pass more text");
+        }
         // All of the text is the evaluation split: reuse the validation windows of a dataset over it.
         Dataset dataset = Dataset.of(tokens, tokens, t);
         // Consecutive ranges of windows, the last one shorter when --batch does not divide the count.

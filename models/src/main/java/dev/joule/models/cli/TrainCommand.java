@@ -147,6 +147,10 @@ final class TrainCommand implements Callable<Integer> {
             TrainSettings s = relocatedData(saved);
             settings = (steps != null ? s.extendedTo(steps) : s).validate();
             requireDataOnResume(saved, settings);
+            if (!selection.isCpu() && config.dropout() != 0f) {
+                throw new InvalidInputException("the run in " + resume + " trains with dropout " + config.dropout()
+                        + ", and " + device + " has no dropout kernel; resume it with --device cpu");
+            }
         } else {
             config = modelOptions.resolve();
             if (!selection.isCpu()) {

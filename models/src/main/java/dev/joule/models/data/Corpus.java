@@ -126,7 +126,7 @@ public final class Corpus {
         }
         if (sink.size() == 0) {
             throw new InvalidInputException("data is empty: " + describe(paths)
-                    + " contains no text; pass files that contain training text with --data");
+                    + " contains no text; pass files that contain text with --data");
         }
         if (invalidSequences > 0) {
             LOG.log(System.Logger.Level.WARNING,

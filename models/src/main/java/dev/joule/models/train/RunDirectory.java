@@ -110,8 +110,8 @@ public final class RunDirectory {
         } catch (IOException e) {
             throw new InvalidInputException("cannot read " + p + ": " + e.getMessage(), e);
         } catch (JsonParseException e) {
-            throw new InvalidInputException(p + " is not valid JSON (" + e.getMessage()
-                    + "); restore it or start a new run", e);
+            throw new InvalidInputException(p + " is not valid JSON: " + jsonProblem(e) + ". Restore the "
+                    + CONFIG + " saved with this run, or start a new run", e);
         }
     }
 
@@ -130,7 +130,8 @@ public final class RunDirectory {
         } catch (IOException e) {
             throw new InvalidInputException("cannot read " + p + ": " + e.getMessage(), e);
         } catch (JsonParseException e) {
-            throw new InvalidInputException(p + " is not valid JSON (" + e.getMessage() + ")", e);
+            throw new InvalidInputException(p + " is not valid JSON: " + jsonProblem(e) + ". Restore the "
+                    + TRAINER + " saved with this run, or start a new run", e);
         }
     }
 
@@ -177,6 +178,12 @@ public final class RunDirectory {
             throw new InvalidInputException(run.file(MODEL) + " does not match " + run.file(CONFIG) + ": "
                     + e.getMessage() + ". Restore the config.json that was saved with these weights", e);
         }
+    }
+
+    /** Returns Gson's description of a parse error without the name of the Java exception it wraps. */
+    private static String jsonProblem(JsonParseException e) {
+        Throwable cause = e.getCause() != null && e.getCause().getMessage() != null ? e.getCause() : e;
+        return cause.getMessage().replaceFirst("^[\\w.$]+(Exception|Error): ", "");
     }
 
     private Path requireFile(String name) {
