@@ -2,6 +2,7 @@ package dev.joule.models.cli;
 
 import com.google.gson.JsonObject;
 import dev.joule.models.InvalidInputException;
+import dev.joule.models.Plural;
 import dev.joule.models.data.DataFingerprint;
 import dev.joule.models.data.Dataset;
 import dev.joule.models.gpt.Gpt;
@@ -420,7 +421,7 @@ final class TrainCommand implements Callable<Integer> {
                                    DeviceTrainer.Selection selection) {
         java.util.LinkedHashMap<String, String> rows = new java.util.LinkedHashMap<>();
         rows.put("run directory", dir.toString());
-        rows.put("model", c.layers() + " layers, " + c.heads() + " heads, width " + c.dim());
+        rows.put("model", Plural.of(c.layers(), "layer") + ", " + Plural.of(c.heads(), "head") + ", width " + c.dim());
         rows.put("context", Integer.toString(c.context()));
         rows.put("attention", c.energy() + " / " + c.optimizer());
         rows.put("parameters", String.format(Locale.ROOT, "%,d", model.parameterCount()));

@@ -78,4 +78,12 @@ class MessagesTest {
         assertUsageError(o, "dropout 0.1", "--device cpu");
         assertLacks(o, "set it to 0");
     }
+
+    @Test
+    void singularCountsInTheRunTable(@TempDir Path dir) {
+        Outcome o = CliTest.run(CliTest.small("--data", RealText.write(dir).toString(), "--out",
+                dir.resolve("run").toString(), "--heads", "1"));
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.out().contains("1 layer, 1 head, width 16"), o.out());
+    }
 }
