@@ -86,4 +86,27 @@ class MessagesTest {
         assertEquals(0, o.code(), o.err());
         assertTrue(o.out().contains("1 layer, 1 head, width 16"), o.out());
     }
+
+    @Test
+    void unknownCommandListsTheCommands() {
+        Outcome o = CliTest.run("foo");
+        assertUsageError(o, "unknown command 'foo'", "train", "compare", "devices");
+        assertLacks(o, "Unmatched argument");
+    }
+
+    @Test
+    void subcommandPrintsVersion() {
+        for (String command : new String[] {"train", "eval", "bench"}) {
+            Outcome o = CliTest.run(command, "-V");
+            assertEquals(0, o.code(), o.err());
+            assertTrue(o.out().contains("joule 0.1.0"), command + ": " + o.out());
+        }
+    }
+
+    @Test
+    void topLevelHelpMentionsOpenCl() {
+        Outcome o = CliTest.run("--help");
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.out().contains("OpenCL"), o.out());
+    }
 }
