@@ -113,8 +113,8 @@ public record EnergyRecipe(String energy, LocalEnergy local, GlobalEnergy global
             throw new IllegalArgumentException("optimizer '" + step.name() + "' cannot run on " + what
                     + ": its local energy is linear in z, so the Hessian of F in z is zero, F is not strictly"
                     + " convex and has no minimum for a Newton step to reach. Newton optimizers work with"
-                    + " energies whose local energy is strictly convex: softmax (and the elastic energy);"
-                    + " with " + what + " use gd, momentum or nesterov");
+                    + " energies whose local energy is strictly convex, such as softmax; with " + what
+                    + " use gd, momentum or nesterov");
         }
     }
 }

@@ -140,6 +140,10 @@ final class BenchCommand implements Callable<Integer> {
         if (!tokens.equals("random") && !tokens.equals("corpus")) {
             throw new InvalidInputException("unknown --tokens '" + tokens + "'; use random or corpus");
         }
+        if (!target.equals("step") && spec.commandLine().getParseResult().hasMatchedOption("--device")) {
+            throw new InvalidInputException("--device applies to bench step only; bench " + target
+                    + " runs on the CPU, so drop --device");
+        }
         Setup.threads(threads);
         if (!json) {
             out.printf(Locale.ROOT, "joule bench %s: JDK %s, %d threads, kernels: %s%n", target, Runtime.version(),
@@ -485,12 +489,24 @@ final class BenchCommand implements Callable<Integer> {
         return ModelOptions.withSizes(c, layers, heads, dim, context).validate();
     }
 
+    /**
+     * Returns the --model name for tables and JSON, or, when --layers, --heads, --dim or --context
+     * changes its size, the resulting shape followed by the preset it started from.
+     */
+    String modelLabel() {
+        if (layers == null && heads == null && dim == null && context == null) {
+            return model;
+        }
+        GptConfig c = config();
+        return c.layers() + "L " + c.heads() + "H " + c.dim() + "C " + c.context() + "T (from " + model + ")";
+    }
+
     /** Times training steps on an OpenCL device: tokens/s and the device memory the model uses. */
     private void deviceStep(GptConfig config, int b) {
         DeviceTrainer.StepBenchmark r = DeviceTrainer.benchmark(config, b, warmup, steps, device, seed);
         JsonObject o = figure("step");
         o.addProperty("device", r.device());
-        o.addProperty("model", model);
+        o.addProperty("model", modelLabel());
         o.addProperty("energy", config.energy());
         o.addProperty("optimizer", config.optimizer());
         o.addProperty("batch", b);
@@ -499,7 +515,7 @@ final class BenchCommand implements Callable<Integer> {
         o.addProperty("step_ms_median", r.msPerStep());
         o.addProperty("tokens_per_s", r.tokensPerS());
         o.addProperty("device_mb", r.deviceBytes() / 1048576.0);
-        emit(o, r.device(), model, fmt("%,d", r.parameters()), Integer.toString(b), fmt("%.1f", r.msPerStep()),
+        emit(o, r.device(), modelLabel(), fmt("%,d", r.parameters()), Integer.toString(b), fmt("%.1f", r.msPerStep()),
                 fmt("%,.0f", r.tokensPerS()), fmt("%.0f", r.deviceBytes() / 1048576.0));
         table(new String[] {"device", "model", "parameters", "batch", "ms/step", "tokens/s", "device MiB"});
     }
@@ -551,7 +567,7 @@ final class BenchCommand implements Callable<Integer> {
         double modelGflops = tokensPerS * flopsPerToken / 1e9;
 
         JsonObject o = figure("step");
-        o.addProperty("model", model);
+        o.addProperty("model", modelLabel());
         o.addProperty("energy", config.energy());
         o.addProperty("optimizer", config.optimizer());
         o.addProperty("layers", config.layers());
@@ -572,7 +588,7 @@ final class BenchCommand implements Callable<Integer> {
         o.addProperty("new_buffers_last_step", arena.allocatedCount());
         o.addProperty("max_heap_mb", rt.maxMemory() / 1048576.0);
         o.addProperty("last_loss", lastLoss);
-        emit(o, model, config.layers() + "L " + config.heads() + "H " + config.dim() + "C " + t + "T",
+        emit(o, modelLabel(), config.layers() + "L " + config.heads() + "H " + config.dim() + "C " + t + "T",
                 fmt("%,d", parameters), Integer.toString(b), fmt("%.1f", medianMs), fmt("%,.0f", tokensPerS),
                 fmt("%,.0f", meanTokensPerS), fmt("%.2f", modelGflops), fmt("%.0f", peakHeap / 1048576.0));
         if (!json) {

@@ -101,6 +101,9 @@ final class CompareCommand implements Callable<Integer> {
             description = "Comparison directory; an existing one with the same options is resumed.")
     Path out;
 
+    @Option(names = "--allow-binary", description = "Train on files that look binary, as raw bytes.")
+    boolean allowBinary;
+
     @Option(names = "--json", description = "Print a JSON summary as the last line of standard output.")
     boolean json;
 
@@ -120,7 +123,7 @@ final class CompareCommand implements Callable<Integer> {
             lis = new LisTask(lisLength, lisAlphabet, compare.model().context(), 512);
             source = lis;
         } else {
-            source = Setup.dataset(compare.settingsOf(0), compare.model().context());
+            source = Setup.dataset(compare.settingsOf(0).withAllowBinary(allowBinary), compare.model().context());
         }
 
         Comparison comparison = new Comparison(compare, source, lis, out);
@@ -168,8 +171,10 @@ final class CompareCommand implements Callable<Integer> {
                 throw new java.io.UncheckedIOException("failed to append to results.md: " + e.getMessage(), e);
             }
             PrintWriter stderr = spec.commandLine().getErr();
-            stderr.println("joule: " + comparison.diverged().size() + " runs diverged and are left out of the"
-                    + " results; lower --lr to include them:");
+            int n = comparison.diverged().size();
+            String verb = n == 1 ? " diverged and is" : " diverged and are";
+            stderr.println("joule: " + dev.joule.models.Plural.of(n, "run") + verb + " left out of the results; lower"
+                    + " --lr to include " + (n == 1 ? "it:" : "them:"));
             for (String line : comparison.diverged()) {
                 stderr.println("  " + line);
             }
@@ -199,6 +204,7 @@ final class CompareCommand implements Callable<Integer> {
             kind = CompareSpec.TEXT;
         }
         List<Variant> variants = Variant.expand(energies, optimizers);
+        noteSkippedPairs(variants);
         int t;
         if (kind.equals(CompareSpec.LIS)) {
             if (lisLength < 1) {
@@ -228,6 +234,25 @@ final class CompareCommand implements Callable<Integer> {
         return s;
     }
 
+    /** Prints one note that names the listed pairs left out because the optimizer cannot run on the energy. */
+    private void noteSkippedPairs(List<Variant> variants) {
+        List<String> skipped = new ArrayList<>();
+        for (String e : energies) {
+            for (String o : optimizers) {
+                Variant v = new Variant(e, o);
+                if (!variants.contains(v) && !skipped.contains(v.name())) {
+                    skipped.add(v.name());
+                }
+            }
+        }
+        if (!skipped.isEmpty()) {
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("joule: note: skipping " + String.join(", ", skipped) + ": the Newton optimizers need a"
+                    + " strictly convex energy, such as softmax (joule energy lists the valid pairs)");
+            err.flush();
+        }
+    }
+
     private static List<String> absolute(List<String> paths) {
         return Arrays.asList(paths.stream().map(p -> Path.of(p).toAbsolutePath().normalize().toString())
                 .toArray(String[]::new));
@@ -236,9 +261,12 @@ final class CompareCommand implements Callable<Integer> {
     private static void printSummary(PrintWriter out, CompareReport report) {
         out.println("variant                     final val loss      steps to base   ms/step   p vs base");
         for (VariantResult r : report.variants()) {
-            out.printf(Locale.ROOT, "%-26s  %.4f ± %.4f   %-14s  %7.1f   %s%n", r.variant().name(), r.meanLoss(),
-                    r.stdLoss(), r.stepsToBaseline() < 0 ? "not reached" : Integer.toString(r.stepsToBaseline()),
-                    r.msPerStep(), r.welch() == null ? "-" : String.format(Locale.ROOT, "%.3g", r.welch().p()));
+            // An undefined spread or p-value (a single seed) reads as "-", as in results.md.
+            out.printf(Locale.ROOT, "%-26s  %.4f ± %-6s   %-14s  %7.1f   %s%n", r.variant().name(), r.meanLoss(),
+                    Double.isNaN(r.stdLoss()) ? "-" : String.format(Locale.ROOT, "%.4f", r.stdLoss()),
+                    r.stepsToBaseline() < 0 ? "not reached" : Integer.toString(r.stepsToBaseline()),
+                    r.msPerStep(), r.welch() == null || Double.isNaN(r.welch().p()) ? "-"
+                            : String.format(Locale.ROOT, "%.3g", r.welch().p()));
         }
     }
 }

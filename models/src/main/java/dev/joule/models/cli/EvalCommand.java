@@ -58,29 +58,37 @@ final class EvalCommand implements Callable<Integer> {
         Gpt model = Generator.load(checkpoint).model();
         int t = model.config().context();
         int[] tokens = Corpus.load(Setup.paths(data), new Corpus.LoadOptions(allowBinary)).tokens();
+        if (tokens.length < t + 1) {
+            throw new InvalidInputException("--data has " + tokens.length + " tokens, but the run's context of "
+                    + t + " needs at least " + (t + 1) + " for one window; pass more text");
+        }
         // All of the text is the evaluation split: reuse the validation windows of a dataset over it.
         Dataset dataset = Dataset.of(tokens, tokens, t);
-        int batches = dataset.valBatchCount(batch);
+        // Consecutive ranges of windows, the last one shorter when --batch does not divide the count.
+        // Each full window is evaluated once, so the loss does not depend on --batch.
+        int windows = dataset.valWindowCount();
         if (maxBatches > 0) {
-            batches = Math.min(batches, maxBatches);
+            windows = (int) Math.min(windows, (long) maxBatches * batch);
         }
         double sum = 0;
         try (Autograd.NoGradScope ignored = Autograd.noGrad()) {
-            for (int i = 0; i < batches; i++) {
-                Dataset.Batch b = dataset.valBatch(i, batch);
-                sum += model.loss(b.inputs(), b.targets(), b.batch(), t, 0).item();
+            for (int first = 0; first < windows; first += batch) {
+                int rows = Math.min(batch, windows - first);
+                Dataset.Batch b = dataset.valWindows(first, rows);
+                // The loss is the mean over the rows, so weight it by the row count.
+                sum += (double) model.loss(b.inputs(), b.targets(), rows, t, 0).item() * rows;
             }
         }
-        double loss = sum / batches;
+        double loss = sum / windows;
         double bitsPerByte = loss / Math.log(2);
-        out.printf(Locale.ROOT, "loss %.4f nats/token, %.4f bits/byte over %d windows of %d tokens%n", loss,
-                bitsPerByte, batches * batch, t);
+        out.printf(Locale.ROOT, "loss %.4f nats/token, %.4f bits/byte over %d %s of %d tokens%n", loss,
+                bitsPerByte, windows, windows == 1 ? "window" : "windows", t);
         if (json) {
             JsonObject o = new JsonObject();
             o.addProperty("command", "eval");
             o.addProperty("loss", loss);
             o.addProperty("bits_per_byte", bitsPerByte);
-            o.addProperty("windows", batches * batch);
+            o.addProperty("windows", windows);
             out.println(o);
         }
         out.flush();

@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
  * error), 3 training diverged, 1 any other failure.
  */
 @Command(name = "joule", mixinStandardHelpOptions = true, version = "joule 0.1.0",
-        description = "Train, sample and evaluate small GPT models on the CPU with Joule's own engine.",
+        description = "Train, sample and evaluate small GPT models with Joule's own engine, on the CPU or an OpenCL"
+                + " device.",
         subcommands = {TrainCommand.class, SampleCommand.class, EvalCommand.class, BenchCommand.class,
                        EnergyCommand.class, CompareCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
@@ -50,6 +51,16 @@ public final class Main implements Runnable {
     /** Records what the command is about to build, so that the out-of-memory message can name it. */
     static void describeWorkload(String description, long bytes) {
         WORKLOAD.set(new Workload(description, bytes));
+    }
+
+    /** Returns true when the first word after joule is neither an option nor a command. */
+    private static boolean isUnknownCommand(CommandLine.ParameterException ex) {
+        if (!(ex instanceof CommandLine.UnmatchedArgumentException u) || ex.getCommandLine().getParent() != null) {
+            return false;
+        }
+        // joule itself takes no positional arguments, so an unmatched word that is not an option is an unknown command.
+        java.util.List<String> unmatched = u.getUnmatched();
+        return !unmatched.isEmpty() && !unmatched.get(0).startsWith("-");
     }
 
     /** Runs the command line with the given streams and returns the exit code; tests call it directly. */
@@ -96,6 +107,11 @@ public final class Main implements Runnable {
 
     private static int execute(String[] args, PrintWriter out, PrintWriter err) {
         CommandLine cli = new CommandLine(new Main());
+        // Each subcommand lists -V, --version in its help, so each one prints the version too.
+        String[] version = cli.getCommandSpec().version();
+        for (CommandLine sub : cli.getSubcommands().values()) {
+            sub.getCommandSpec().version(version);
+        }
         // The last occurrence of a repeated option wins, so scripts can append overrides.
         cli.setOverwrittenOptionsAllowed(true);
         // Accept nan and inf in any case, so that the range checks, not the parser, name the problem.
@@ -104,6 +120,13 @@ public final class Main implements Runnable {
         cli.setOut(out);
         cli.setErr(err);
         cli.setParameterExceptionHandler((ex, ignored) -> {
+            if (isUnknownCommand(ex)) {
+                String name = ((CommandLine.UnmatchedArgumentException) ex).getUnmatched().get(0);
+                err.println("joule: unknown command '" + name + "'; the commands are "
+                        + String.join(", ", ex.getCommandLine().getSubcommands().keySet()));
+                err.println("Run 'joule --help' for what each one does.");
+                return EXIT_USAGE;
+            }
             err.println("joule: " + ex.getMessage());
             CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
             err.println("Run 'joule " + (ex.getCommandLine().getCommandName().equals("joule") ? ""

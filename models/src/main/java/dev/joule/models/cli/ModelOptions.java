@@ -16,7 +16,8 @@ final class ModelOptions {
             GptConfig.class.getRecordComponents()).map(java.lang.reflect.RecordComponent::getName).toList();
 
     @Option(names = "--model", paramLabel = "tiny|small|FILE.json", defaultValue = "tiny",
-            description = "Architecture preset, or a JSON file with the fields of GptConfig (default: ${DEFAULT-VALUE}).")
+            description = "Architecture preset, or a JSON file with the fields of GptConfig, where vocab must be 256"
+                    + " (default: ${DEFAULT-VALUE}).")
     String model;
 
     @Option(names = "--energy", paramLabel = "NAME", description = "Attention energy: softmax (default), linear or gated-linear.")

@@ -2,6 +2,8 @@ package dev.joule.models.cli;
 
 import com.google.gson.JsonObject;
 import dev.joule.models.InvalidInputException;
+import dev.joule.models.Plural;
+import dev.joule.models.data.DataFingerprint;
 import dev.joule.models.data.Dataset;
 import dev.joule.models.gpt.Gpt;
 import dev.joule.models.gpt.GptConfig;
@@ -133,17 +135,23 @@ final class TrainCommand implements Callable<Integer> {
         GptConfig config;
         TrainSettings settings;
         RunDirectory run;
+        RunDirectory.RunConfig saved = null;
         if (resume != null) {
-            rejectOptionsFixedOnResume();
             run = new RunDirectory(resume);
             if (!Files.isDirectory(resume)) {
                 throw new InvalidInputException("--resume " + resume + " is not a directory; pass the --out"
                         + " directory of an earlier joule train run");
             }
-            RunDirectory.RunConfig saved = run.readConfig();
+            saved = run.readConfig();
             config = saved.model();
-            TrainSettings s = saved.train();
+            checkOptionsOnResume(saved);
+            TrainSettings s = relocatedData(saved);
             settings = (steps != null ? s.extendedTo(steps) : s).validate();
+            requireDataOnResume(saved, settings);
+            if (!selection.isCpu() && config.dropout() != 0f) {
+                throw new InvalidInputException("the run in " + resume + " trains with dropout " + config.dropout()
+                        + ", and " + device + " has no dropout kernel; resume it with --device cpu");
+            }
         } else {
             config = modelOptions.resolve();
             if (!selection.isCpu()) {
@@ -170,6 +178,9 @@ final class TrainCommand implements Callable<Integer> {
 
         Setup.noteModel(config, settings.batch());
         Dataset dataset = Setup.dataset(settings, config.context());
+        if (saved != null) {
+            checkFingerprintOnResume(saved, settings, dataset);
+        }
         Trainer.Result result;
         Gpt model;
         if (selection.isCpu()) {
@@ -242,20 +253,159 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    /** Options that a resumed run takes from its config.json and so must not be given again. */
-    private static final java.util.List<String> FIXED_ON_RESUME = java.util.List.of("--model", "--energy",
-            "--optimizer", "--layers", "--heads", "--dim", "--context", "--dropout", "--data", "--val",
-            "--val-fraction", "--batch", "--lr", "--min-lr", "--lr-decay-steps", "--warmup", "--weight-decay",
-            "--grad-clip", "--seed", "--eval-every", "--eval-batches", "--out", "--overwrite", "--allow-binary");
+    /** Returns the absolute, normalized form of a path, so that config.json does not depend on the working directory. */
+    private static String absolute(String path) {
+        try {
+            return Path.of(path).toAbsolutePath().normalize().toString();
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new InvalidInputException("invalid data path " + path + ": " + e.getMessage(), e);
+        }
+    }
 
-    private void rejectOptionsFixedOnResume() {
+    private static List<String> absolute(List<String> paths) {
+        return paths.stream().map(TrainCommand::absolute).toList();
+    }
+
+    /**
+     * Rejects options whose value differs from the one saved in the run's config.json. An option given
+     * with the saved value changes nothing and is accepted. --data and --val are checked separately,
+     * against the data fingerprint.
+     */
+    private void checkOptionsOnResume(RunDirectory.RunConfig saved) {
         CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
-        for (String name : FIXED_ON_RESUME) {
-            if (parsed.hasMatchedOption(name)) {
-                throw new InvalidInputException(name + " cannot be changed when resuming: the run in " + resume
-                        + " keeps the settings in its config.json. Drop " + name + ", or start a new run with --out");
+        if (parsed.hasMatchedOption("--overwrite")) {
+            throw new InvalidInputException("--overwrite replaces a run, but --resume continues the run in " + resume
+                    + "; drop --overwrite to continue it, or drop --resume to start a new run");
+        }
+        if (parsed.hasMatchedOption("--out") && !samePath(out, resume)) {
+            throw new InvalidInputException("--out names the directory of a new run, but --resume continues the run"
+                    + " in " + resume + " and writes to it; drop --out to continue it, or drop --resume to start a"
+                    + " new run in " + out);
+        }
+
+        GptConfig m = saved.model();
+        TrainSettings s = saved.train();
+        if (parsed.hasMatchedOption("--model") && !modelOptions.resolve().equals(m)) {
+            throw differentOnResume("--model", modelOptions.model, "architecture");
+        }
+        checkSame("--energy", modelOptions.energy, m.energy());
+        checkSame("--optimizer", modelOptions.optimizer, m.optimizer());
+        checkSame("--layers", modelOptions.layers, m.layers());
+        checkSame("--heads", modelOptions.heads, m.heads());
+        checkSame("--dim", modelOptions.dim, m.dim());
+        checkSame("--context", modelOptions.context, m.context());
+        checkSame("--dropout", modelOptions.dropout, m.dropout());
+
+        checkSame("--val-fraction", valFraction, s.valFraction());
+        checkSame("--batch", batch, s.batch());
+        checkSame("--lr", lr, s.lr());
+        checkSame("--min-lr", minLr, s.minLr());
+        checkSame("--lr-decay-steps", decaySteps, s.decayHorizon());
+        checkSame("--warmup", warmup, s.warmup());
+        checkSame("--weight-decay", weightDecay, s.weightDecay());
+        checkSame("--grad-clip", gradClip, s.gradClip());
+        checkSame("--seed", seed, s.seed());
+        checkSame("--eval-every", evalEvery, s.evalEvery());
+        checkSame("--eval-batches", evalBatches, s.evalBatches());
+        checkSame("--allow-binary", allowBinary, s.allowBinary());
+    }
+
+    private void checkSame(String name, Object value, Object savedValue) {
+        if (spec.commandLine().getParseResult().hasMatchedOption(name) && !java.util.Objects.equals(value, savedValue)) {
+            throw differentOnResume(name, value, savedValue);
+        }
+    }
+
+    private InvalidInputException differentOnResume(String name, Object value, Object savedValue) {
+        return new InvalidInputException(name + " " + value + " differs from the run's " + savedValue + ", which"
+                + " --resume takes from " + resume.resolve(RunDirectory.CONFIG) + "; drop " + name
+                + ", or start a new run with --out");
+    }
+
+    private static boolean samePath(Path a, Path b) {
+        return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
+    }
+
+    /**
+     * Returns the saved settings, with the data paths of --data and --val when they are given. Other
+     * paths are accepted only for a run with a data fingerprint, which {@link #checkFingerprintOnResume}
+     * then compares with the text they contain.
+     */
+    private TrainSettings relocatedData(RunDirectory.RunConfig saved) {
+        TrainSettings s = saved.train();
+        CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
+        boolean dataGiven = parsed.hasMatchedOption("--data");
+        boolean valGiven = parsed.hasMatchedOption("--val");
+        if (!dataGiven && !valGiven) {
+            return s;
+        }
+        List<String> newData = dataGiven ? absolute(data) : s.data();
+        String newVal = valGiven ? absolute(val) : s.val();
+        if (newData.equals(absolute(s.data())) && java.util.Objects.equals(newVal, s.val() == null ? null
+                : absolute(s.val()))) {
+            return s;
+        }
+        if (saved.dataFingerprint() == null) {
+            throw new InvalidInputException("--data and --val cannot be checked against the run in " + resume
+                    + ", because its config.json has no data fingerprint (the run is older than fingerprints);"
+                    + " to use data that has moved, edit the \"data\" and \"val\" paths under \"train\" in "
+                    + resume.resolve(RunDirectory.CONFIG) + ", or drop --data and --val");
+        }
+        if (s.data().isEmpty() && dataGiven) {
+            throw new InvalidInputException("--data cannot be given on resume: the run in " + resume
+                    + " trains on the built-in corpus; drop --data, or start a new run with --out");
+        }
+        return s.withData(newData, newVal);
+    }
+
+    /** Rejects a resume whose data paths do not exist, with the ways to point the run at moved data. */
+    private void requireDataOnResume(RunDirectory.RunConfig saved, TrainSettings s) {
+        List<String> paths = new ArrayList<>(s.data());
+        if (s.val() != null) {
+            paths.add(s.val());
+        }
+        for (String p : paths) {
+            if (!Files.exists(Path.of(p))) {
+                Path configFile = resume.resolve(RunDirectory.CONFIG);
+                String fix = saved.dataFingerprint() != null
+                        ? "if the text has moved, pass its new location with --data (and --val), which --resume"
+                                + " accepts when the text matches the run's data fingerprint, or edit the paths under"
+                                + " \"train\" in " + configFile
+                        : "if the text has moved, edit the \"data\" and \"val\" paths under \"train\" in "
+                                + configFile + " (this run has no data fingerprint, so --data is not accepted"
+                                + " on resume)";
+                throw new InvalidInputException("data path not found: " + p + ", which the run in " + resume
+                        + " trains on; " + fix);
             }
         }
+    }
+
+    /**
+     * Rejects a resume whose data differs from the data the run started with. Runs written before data
+     * fingerprints were saved have none and are not checked. The built-in corpus changes with every
+     * build, so a change there only logs a warning.
+     */
+    private void checkFingerprintOnResume(RunDirectory.RunConfig saved, TrainSettings s, Dataset dataset) {
+        DataFingerprint expected = saved.dataFingerprint();
+        if (expected == null) {
+            return;
+        }
+        DataFingerprint actual = dataset.fingerprint();
+        if (actual.equals(expected)) {
+            return;
+        }
+        if (s.data().isEmpty() && s.val() == null) {
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("joule: warning: the built-in corpus of this build differs from the one the run in "
+                    + resume + " started with (" + expected.describe() + ", now " + actual.describe()
+                    + "); the resumed run trains on the new one");
+            err.flush();
+            return;
+        }
+        String files = String.join(", ", s.data()) + (s.val() != null ? " (validation: " + s.val() + ")" : "");
+        throw new InvalidInputException("the data of the run in " + resume + " has changed: " + files + " now give "
+                + actual.describe() + ", but the run started with " + expected.describe() + "; restore the"
+                + " original text (or pass its location with --data), or start a new run with --out");
     }
 
     private TrainSettings settings() {
@@ -264,7 +414,7 @@ final class TrainCommand implements Callable<Integer> {
         float peak = lr != null ? lr : d.lr();
         int horizon = decaySteps > 0 ? decaySteps : n;
         int warm = warmup != null ? warmup : Math.min(d.warmup(), Math.max(0, horizon / 10));
-        return new TrainSettings(data, val, valFraction, n, decaySteps, batch != null ? batch : d.batch(), peak,
+        return new TrainSettings(absolute(data), val == null ? null : absolute(val), valFraction, n, decaySteps, batch != null ? batch : d.batch(), peak,
                 minLr != null ? minLr : (Float.isFinite(peak) ? peak / 10 : peak), warm, weightDecay, gradClip, seed,
                 evalEvery != null ? evalEvery : Math.min(d.evalEvery(), Math.max(1, n)), evalBatches, allowBinary);
     }
@@ -273,7 +423,7 @@ final class TrainCommand implements Callable<Integer> {
                                    DeviceTrainer.Selection selection) {
         java.util.LinkedHashMap<String, String> rows = new java.util.LinkedHashMap<>();
         rows.put("run directory", dir.toString());
-        rows.put("model", c.layers() + " layers, " + c.heads() + " heads, width " + c.dim());
+        rows.put("model", Plural.of(c.layers(), "layer") + ", " + Plural.of(c.heads(), "head") + ", width " + c.dim());
         rows.put("context", Integer.toString(c.context()));
         rows.put("attention", c.energy() + " / " + c.optimizer());
         rows.put("parameters", String.format(Locale.ROOT, "%,d", model.parameterCount()));

@@ -12,6 +12,7 @@ import dev.joule.models.train.RunDirectory;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import dev.joule.models.Plural;
 import java.util.Locale;
 
 /** Aggregates the runs of a comparison and writes results.md, results.json and the plots. */
@@ -88,12 +89,13 @@ public final class CompareReport {
         StringBuilder md = new StringBuilder();
         md.append("# Comparison of attention variants\n\n");
         md.append("Command: `").append(command).append("`\n\n");
-        md.append(String.format(Locale.ROOT, "Task: %s. Model: %d layers, %d heads, width %d, context %d, batch %d,"
-                        + " %d steps, peak lr %.2g, %d seeds (0 to %d), validation every %d steps on %d batches.%n%n",
+        md.append(String.format(Locale.ROOT, "Task: %s. Model: %s, %s, width %d, context %d, batch %d,"
+                        + " %d steps, peak lr %.2g, %s (0 to %d), validation every %d steps on %d batches.%n%n",
                 isLis() ? "LIS (length " + spec.lisLength() + ", alphabet " + spec.lisAlphabet() + ")"
                         : "text " + String.join(", ", spec.data()),
-                spec.model().layers(), spec.model().heads(), spec.model().dim(), spec.model().context(), spec.batch(),
-                spec.steps(), spec.lr(), spec.seeds(), spec.seeds() - 1, spec.evalEvery(), spec.evalBatches()));
+                Plural.of(spec.model().layers(), "layer"), Plural.of(spec.model().heads(), "head"), spec.model().dim(),
+                spec.model().context(), spec.batch(), spec.steps(), spec.lr(), Plural.of(spec.seeds(), "seed"),
+                spec.seeds() - 1, spec.evalEvery(), spec.evalBatches()));
         md.append("| variant | final val loss (mean ± std) | steps to baseline loss | speed-up | ms/step |"
                 + " time vs base | retained heap MiB | heap vs base | parameters | attention FLOPs/token/layer |"
                 + " training FLOPs/token | Welch t | dof | p |");

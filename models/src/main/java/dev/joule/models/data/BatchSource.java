@@ -34,4 +34,9 @@ public interface BatchSource {
                     + " exceeds the maximum array length; use a smaller batch size or context");
         }
     }
+
+    /** Returns the fingerprint of the underlying text, or null for generated data that has none. */
+    default DataFingerprint fingerprint() {
+        return null;
+    }
 }

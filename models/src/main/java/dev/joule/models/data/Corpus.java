@@ -116,9 +116,9 @@ public final class Corpus {
 
         if (!skippedBinary.isEmpty()) {
             LOG.log(System.Logger.Level.WARNING,
-                    "skipped {0} files that look binary in the data folders, for example {1};"
+                    "skipped {0} that look binary in the data folders, for example {1};"
                             + " pass --allow-binary to train on them as raw bytes",
-                    skippedBinary.size(), skippedBinary.get(0));
+                    dev.joule.models.Plural.of(skippedBinary.size(), "file"), skippedBinary.get(0));
         }
         if (sink.size() == 0 && !skippedBinary.isEmpty()) {
             throw new InvalidInputException("data is empty: every file in " + describe(paths)
@@ -126,7 +126,7 @@ public final class Corpus {
         }
         if (sink.size() == 0) {
             throw new InvalidInputException("data is empty: " + describe(paths)
-                    + " contains no text; pass files that contain training text with --data");
+                    + " contains no text; pass files that contain text with --data");
         }
         if (invalidSequences > 0) {
             LOG.log(System.Logger.Level.WARNING,

@@ -37,6 +37,7 @@ public final class Dataset implements BatchSource {
     private final int valOffset;
     private final int valLength;
     private final int context;
+    private DataFingerprint fingerprint;
 
     private Dataset(int[] trainData, int trainLength, int[] valData, int valOffset, int valLength, int context) {
         this.trainData = trainData;
@@ -82,6 +83,37 @@ public final class Dataset implements BatchSource {
         checkLength("training corpus", train.length, context);
         checkLength("validation corpus", val.length, context);
         return new Dataset(train, train.length, val, 0, val.length, context);
+    }
+
+    /**
+     * Returns the size and SHA-256 hash of the training tokens followed by the validation tokens. The
+     * hash is computed on the first call, which reads every token once.
+     */
+    @Override
+    public synchronized DataFingerprint fingerprint() {
+        if (fingerprint == null) {
+            java.security.MessageDigest digest;
+            try {
+                digest = java.security.MessageDigest.getInstance("SHA-256");
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException("every Java platform provides SHA-256", e);
+            }
+            update(digest, trainData, 0, trainLength);
+            update(digest, valData, valOffset, valLength);
+            fingerprint = new DataFingerprint(trainLength, valLength, java.util.HexFormat.of().formatHex(digest.digest()));
+        }
+        return fingerprint;
+    }
+
+    private static void update(java.security.MessageDigest digest, int[] tokens, int from, int length) {
+        byte[] chunk = new byte[Math.min(length, 1 << 16)];
+        for (int start = 0; start < length; start += chunk.length) {
+            int n = Math.min(chunk.length, length - start);
+            for (int i = 0; i < n; i++) {
+                chunk[i] = (byte) tokens[from + start + i];
+            }
+            digest.update(chunk, 0, n);
+        }
     }
 
     /** Returns the window length in tokens. */
@@ -163,6 +195,26 @@ public final class Dataset implements BatchSource {
         for (int b = 0; b < batchSize; b++) {
             int window = (int) (((long) b * batches + group) % windows);
             starts[b] = window * context;
+        }
+        return gather(valData, valOffset, starts);
+    }
+
+    /**
+     * Returns the validation windows {@code first, first + 1, ..., first + count - 1} as one batch of
+     * {@code count} rows, in order. Unlike {@link #valBatch}, nothing wraps around, so consecutive
+     * ranges that together span {@code [0, valWindowCount())} cover every window exactly once.
+     *
+     * @throws IllegalArgumentException if the range is empty or reaches past {@link #valWindowCount()}
+     */
+    public Batch valWindows(int first, int count) {
+        if (first < 0 || count < 1 || (long) first + count > valWindowCount()) {
+            throw new IllegalArgumentException("windows " + first + " to " + ((long) first + count - 1)
+                    + " are outside [0, " + valWindowCount() + ")");
+        }
+        checkBatchFits(count);
+        int[] starts = new int[count];
+        for (int b = 0; b < count; b++) {
+            starts[b] = (first + b) * context;
         }
         return gather(valData, valOffset, starts);
     }

@@ -1,11 +1,12 @@
 package dev.joule.models.gpt;
 
 import dev.joule.models.InvalidInputException;
+import dev.joule.models.data.ByteTokenizer;
 
 /**
  * The shape and recipe of a GPT.
  *
- * @param vocab vocabulary size V (256 for the byte tokenizer)
+ * @param vocab vocabulary size V, which must be 256, the byte tokenizer's
  * @param context maximum sequence length T, which is also the number of learned positions
  * @param layers number of blocks L
  * @param heads attention heads H per block; must divide {@code dim}
@@ -45,7 +46,13 @@ public record GptConfig(int vocab, int context, int layers, int heads, int dim, 
      * @return this, for chaining
      */
     public GptConfig validate() {
-        positive("vocab", vocab, "the tokenizer's vocabulary size");
+        if (vocab != ByteTokenizer.VOCAB_SIZE) {
+            // Text is tokenized into bytes. A smaller vocabulary lacks some byte ids, and a larger one samples ids
+            // that decode to no byte.
+            throw new InvalidInputException("vocab must be " + ByteTokenizer.VOCAB_SIZE + ", the size of the byte"
+                    + " tokenizer's vocabulary, got " + vocab + "; set \"vocab\": " + ByteTokenizer.VOCAB_SIZE
+                    + " in the model file or leave the field out");
+        }
         positive("context", context, "--context");
         positive("layers", layers, "--layers");
         positive("heads", heads, "--heads");

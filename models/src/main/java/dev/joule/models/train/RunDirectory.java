@@ -7,6 +7,7 @@ import dev.joule.engine.Tensor;
 import dev.joule.engine.io.SafeTensors;
 import dev.joule.engine.io.SafeTensorsException;
 import dev.joule.models.InvalidInputException;
+import dev.joule.models.data.DataFingerprint;
 import dev.joule.models.gpt.GptConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -50,8 +51,15 @@ public final class RunDirectory {
     static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues()
             .create();
 
-    /** The contents of config.json. */
-    public record RunConfig(GptConfig model, TrainSettings train) {}
+    /**
+     * The contents of config.json. {@code dataFingerprint} is null for generated data and in runs
+     * written before fingerprints were saved.
+     */
+    public record RunConfig(GptConfig model, TrainSettings train, DataFingerprint dataFingerprint) {
+        public RunConfig(GptConfig model, TrainSettings train) {
+            this(model, train, null);
+        }
+    }
 
     /** The files that make up a run; anything else in the directory belongs to the user. */
     private static final List<String> RUN_FILES = List.of(CONFIG, MODEL, OPTIMIZER, TRAINER, METRICS, PLOT);
@@ -300,8 +308,8 @@ public final class RunDirectory {
         } catch (IOException e) {
             throw new InvalidInputException("cannot read " + p + ": " + e.getMessage(), e);
         } catch (JsonParseException e) {
-            throw new InvalidInputException(p + " is not valid JSON (" + e.getMessage()
-                    + "); restore it or start a new run", e);
+            throw new InvalidInputException(p + " is not valid JSON: " + jsonProblem(e) + ". Restore the "
+                    + CONFIG + " saved with this run, or start a new run", e);
         }
     }
 
@@ -320,7 +328,8 @@ public final class RunDirectory {
         } catch (IOException e) {
             throw new InvalidInputException("cannot read " + p + ": " + e.getMessage(), e);
         } catch (JsonParseException e) {
-            throw new InvalidInputException(p + " is not valid JSON (" + e.getMessage() + ")", e);
+            throw new InvalidInputException(p + " is not valid JSON: " + jsonProblem(e) + ". Restore the "
+                    + TRAINER + " saved with this run, or start a new run", e);
         }
     }
 
@@ -367,6 +376,12 @@ public final class RunDirectory {
             throw new InvalidInputException(run.file(MODEL) + " does not match " + run.file(CONFIG) + ": "
                     + e.getMessage() + ". Restore the config.json that was saved with these weights", e);
         }
+    }
+
+    /** Returns Gson's description of a parse error without the name of the Java exception it wraps. */
+    private static String jsonProblem(JsonParseException e) {
+        Throwable cause = e.getCause() != null && e.getCause().getMessage() != null ? e.getCause() : e;
+        return cause.getMessage().replaceFirst("^[\\w.$]+(Exception|Error): ", "");
     }
 
     private Path requireFile(String name) {

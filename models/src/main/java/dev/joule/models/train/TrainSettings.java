@@ -45,6 +45,18 @@ public record TrainSettings(List<String> data, String val, double valFraction, i
                 weightDecay, gradClip, seed, evalEvery, evalBatches, allowBinary);
     }
 
+    /** Returns a copy that reads its training text from {@code newData} and its validation text from {@code newVal}. */
+    public TrainSettings withData(List<String> newData, String newVal) {
+        return new TrainSettings(List.copyOf(newData), newVal, valFraction, steps, decaySteps, batch, lr, minLr, warmup,
+                weightDecay, gradClip, seed, evalEvery, evalBatches, allowBinary);
+    }
+
+    /** Returns a copy that accepts files that look binary when {@code allow} is true. */
+    public TrainSettings withAllowBinary(boolean allow) {
+        return new TrainSettings(data, val, valFraction, steps, decaySteps, batch, lr, minLr, warmup, weightDecay,
+                gradClip, seed, evalEvery, evalBatches, allow);
+    }
+
     /** Checks every value and throws an {@link InvalidInputException} that names the first bad one. */
     public TrainSettings validate() {
         if (steps <= 0) {

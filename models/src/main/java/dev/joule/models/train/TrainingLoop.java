@@ -69,7 +69,7 @@ final class TrainingLoop {
         data.checkBatch(settings.batch());
         run.begin();
         try {
-            run.writeConfig(new RunDirectory.RunConfig(config, settings));
+            run.writeConfig(new RunDirectory.RunConfig(config, settings, data.fingerprint()));
             double initialVal = backend.validationLoss();
             appendMetrics(new StepMetrics(0, null, initialVal, 0, 0, 0, 0));
             listener.onEval(0, initialVal);
@@ -96,7 +96,7 @@ final class TrainingLoop {
         checkResumable(state);
         truncateMetrics(state.step());
         // The new --steps is part of the run's settings from now on.
-        run.writeConfig(new RunDirectory.RunConfig(config, settings));
+        run.writeConfig(new RunDirectory.RunConfig(config, settings, data.fingerprint()));
         return loop(state.step(), state.tokensSeen(), readInitialValLoss(), listener);
     }
 

@@ -89,4 +89,23 @@ class BenchCommandTest {
         assertEquals(256, config.context());
         assertEquals(256, config.vocab());
     }
+
+    @Test
+    void deviceRejectedOutsideStep() {
+        for (String target : new String[] {"matmul", "attention"}) {
+            Outcome o = run("bench", target, "--device", "opencl");
+            assertEquals(2, o.code(), target + ": " + o.err());
+            assertTrue(o.err().contains("--device applies to bench step only"), o.err());
+        }
+    }
+
+    @Test
+    void stepWithOverriddenSizesIsLabelledByShape() {
+        Outcome o = run("bench", "step", "--json", "--layers", "1", "--context", "16", "--batch", "2", "--steps", "1",
+                "--warmup", "0");
+        assertEquals(0, o.code(), o.err());
+        String[] lines = o.out().strip().split("\n");
+        JsonObject figure = JsonParser.parseString(lines[lines.length - 1]).getAsJsonObject();
+        assertEquals("1L 4H 128C 16T (from tiny)", figure.get("model").getAsString());
+    }
 }

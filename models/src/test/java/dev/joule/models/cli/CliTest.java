@@ -79,6 +79,32 @@ class CliTest {
     }
 
     @Test
+    void evalLossIndependentOfBatch(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("run");
+        assertEquals(0, run(small("--data", corpus.toString(), "--out", run.toString())).code());
+        // At context 16, 5 * 16 + 1 + 7 bytes contain 5 full windows and a tail that eval skips.
+        Path text = Files.writeString(dir.resolve("five.txt"), RealText.text().substring(0, 5 * 16 + 1 + 7));
+        double first = Double.NaN;
+        for (String batch : new String[] {"1", "2", "3", "5", "16"}) {
+            Outcome o = run("eval", "--checkpoint", run.toString(), "--data", text.toString(), "--batch", batch,
+                    "--json");
+            assertEquals(0, o.code(), o.err());
+            assertTrue(o.out().contains("over 5 windows of 16 tokens"), o.out());
+            String[] lines = o.out().strip().split("\n");
+            JsonObject json = JsonParser.parseString(lines[lines.length - 1]).getAsJsonObject();
+            assertEquals(5, json.get("windows").getAsInt(), "--batch " + batch);
+            double loss = json.get("loss").getAsDouble();
+            if (Double.isNaN(first)) {
+                first = loss;
+            }
+            assertEquals(first, loss, 1e-5, "--batch " + batch);
+        }
+        Outcome limited = run("eval", "--checkpoint", run.toString(), "--data", text.toString(), "--batch", "2",
+                "--max-batches", "2", "--json");
+        assertTrue(limited.out().contains("over 4 windows"), limited.out());
+    }
+
+    @Test
     void missingDataPath(@TempDir Path dir) {
         Path missing = dir.resolve("nope.txt");
         assertUsageError(run(small("--data", missing.toString(), "--out", dir.resolve("r").toString())),
@@ -144,6 +170,19 @@ class CliTest {
                 + " \"context\": 16, \"bogus\": 1}");
         assertUsageError(run("train", "--model", model.toString(), "--data", corpus.toString(), "--out",
                 dir.resolve("r").toString()), "bogus");
+    }
+
+    @Test
+    void modelFileWithWrongVocab(@TempDir Path dir) throws Exception {
+        for (String vocab : new String[] {"100", "300", "-1"}) {
+            Path model = Files.writeString(dir.resolve("m" + vocab + ".json"), "{\"vocab\": " + vocab
+                    + ", \"layers\": 1, \"heads\": 2, \"dim\": 16, \"context\": 16}");
+            Path out = dir.resolve("r" + vocab);
+            assertUsageError(run("train", "--model", model.toString(), "--data", corpus.toString(), "--steps", "2",
+                    "--batch", "2", "--sample-tokens", "0", "--out", out.toString()), "vocab must be 256",
+                    "got " + vocab);
+            assertFalse(Files.exists(out), "a rejected model file must not create the run directory");
+        }
     }
 
     @Test

@@ -218,4 +218,32 @@ class CompareCommandTest {
         assertEquals(0, CliTest.run(with(tiny(out), "--seeds", "1")).code());
         assertUsageError(CliTest.run(with(tiny(out), "--seeds", "2")), "contains a different comparison", "seeds");
     }
+
+    @Test
+    void binaryDataAcceptedWithAllowBinary(@TempDir Path dir) throws IOException {
+        byte[] bytes = new byte[8192];
+        for (int i = 0; i < bytes.length; i++) {
+            bytes[i] = (byte) (i * 31);
+        }
+        Path bin = Files.write(dir.resolve("data.bin"), bytes);
+        String[] args = with(with(tiny(dir.resolve("cmp")), "--seeds", "1"), "--data", bin.toString());
+        assertUsageError(CliTest.run(args), "--allow-binary");
+        List<String> allowed = new ArrayList<>(Arrays.asList(args));
+        allowed.add("--allow-binary");
+        CliTest.Outcome o = CliTest.run(allowed.toArray(String[]::new));
+        assertEquals(0, o.code(), o.err());
+    }
+
+    @Test
+    void oneSeedAndSkippedPairsAreReported(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("cmp");
+        CliTest.Outcome o = CliTest.run(with(tinyWith(out, "softmax,gated-linear", "gd,newton"), "--seeds", "1"));
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.err().contains("skipping gated-linear-newton"), o.err());
+        assertFalse(o.out().contains("NaN"), o.out());
+        assertTrue(o.out().contains("± -"), o.out());
+        String md = Files.readString(out.resolve("results.md"));
+        assertTrue(md.contains("2 layers, 2 heads"), md);
+        assertTrue(md.contains("1 seed (0 to 0)"), md);
+    }
 }
