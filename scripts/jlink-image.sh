@@ -48,7 +48,9 @@ cat >"$out/bin/joule" <<'LAUNCHER'
 # Joule's launcher inside the runtime image. Native access is granted for JOCL's JNI library.
 here="$(cd "$(dirname "$0")/.." && pwd)"
 exec "$here/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
-  -XX:CompileCommand=quiet -XX:CompileCommand=inline,dev.joule.engine.kernels.ElementwiseVector::\* ${JOULE_JAVA_OPTS:-} \
+  -XX:CompileCommand=quiet -XX:CompileCommand=inline,dev.joule.engine.kernels.ElementwiseVector::exp \
+  -XX:CompileCommand=inline,dev.joule.engine.kernels.ElementwiseVector::log \
+  -XX:CompileCommand=inline,dev.joule.engine.kernels.ElementwiseVector::tanh ${JOULE_JAVA_OPTS:-} \
   -cp "$here/lib/joule/*" dev.joule.models.cli.Main "$@"
 LAUNCHER
 chmod +x "$out/bin/joule"

@@ -8,12 +8,13 @@ final class JvmFlags {
     /** Keeps the next option from printing a line to standard output. */
     static final String QUIET = "-XX:CompileCommand=quiet";
     /**
-     * Inlines the vector math helpers (exp, log, tanh, sumLanes) into every kernel. When C2 leaves one
-     * out of line, each call boxes its vector arguments, which costs megabytes of garbage per training
+     * Inline the vector math functions exp, log and tanh into every kernel. When C2 leaves one out of
+     * line, each call boxes its vector argument and result, which costs megabytes of garbage per training
      * step, depending on the order in which methods get compiled.
      */
-    static final String INLINE_VECTOR_HELPERS =
-            "-XX:CompileCommand=inline,dev.joule.engine.kernels.ElementwiseVector::*";
+    static final String INLINE_EXP = "-XX:CompileCommand=inline,dev.joule.engine.kernels.ElementwiseVector::exp";
+    static final String INLINE_LOG = "-XX:CompileCommand=inline,dev.joule.engine.kernels.ElementwiseVector::log";
+    static final String INLINE_TANH = "-XX:CompileCommand=inline,dev.joule.engine.kernels.ElementwiseVector::tanh";
 
     private JvmFlags() {}
 }

@@ -20,15 +20,20 @@ import jdk.incubator.vector.VectorSpecies;
  * execution mode, which keeps results reproducible. The versions here are within a few ulp of
  * {@code Math.exp}, {@code Math.log} and {@code Math.tanh} (checked by ElementwiseTest), not bitwise equal.
  *
- * <p>An accumulator carried around a loop is updated with {@code acc.lanewise(ADD, x)}, not
- * {@code acc.add(x)}, in this package's vector kernels. {@code add} makes its virtual call to
- * {@code lanewise} inside FloatVector, where C2 may have no receiver profile for a loop-carried value. It
- * then leaves the call out of line, and the fallback allocates an array per operation: megabytes per
- * training step, and slower too. The call site in the kernel has its own profile.
+ * <p>Vectors must not cross a call that the JIT leaves out of line, because such a call boxes them: an
+ * array per operation, megabytes per training step, and slower code. So the vector kernels of this
+ * package keep three rules. An accumulator carried around a loop is updated with
+ * {@code acc.lanewise(ADD, x)}, not {@code acc.add(x)}: {@code add} makes its virtual call to
+ * {@code lanewise} inside FloatVector, where C2 may have no receiver profile for a loop-carried value,
+ * while the kernel's own call site has one. Lane sums go through {@link #laneScratch} and an array
+ * argument. And exp, log and tanh, which take and return vectors, are inlined by the JVM options that
+ * the launcher passes (see README.md), since C2 declines to inline them whenever it has already compiled
+ * them on their own.
  */
 final class ElementwiseVector {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[L]);
 
     /** Elements whose per-lane float partial sums are flushed into a double, bounding rounding growth. */
     static final int SUM_BLOCK = 1024;
@@ -194,6 +199,7 @@ final class ElementwiseVector {
     }
 
     static double sum(float[] a, int off, int n) {
+        float[] lanes = laneScratch();
         double total = 0;
         for (int b = 0; b < n; b += SUM_BLOCK) {
             int end = Math.min(n, b + SUM_BLOCK);
@@ -206,12 +212,14 @@ final class ElementwiseVector {
                 VectorMask<Float> m = S.indexInRange(i, end);
                 acc = acc.lanewise(VectorOperators.ADD, FloatVector.fromArray(S, a, off + i, m));
             }
-            total += sumLanes(acc);
+            acc.intoArray(lanes, 0);
+            total += sumLanes(lanes);
         }
         return total;
     }
 
     static double dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        float[] lanes = laneScratch();
         double total = 0;
         for (int blockStart = 0; blockStart < n; blockStart += SUM_BLOCK) {
             int end = Math.min(n, blockStart + SUM_BLOCK);
@@ -226,12 +234,14 @@ final class ElementwiseVector {
                 FloatVector va = FloatVector.fromArray(S, a, aOff + i, m);
                 acc = va.fma(FloatVector.fromArray(S, b, bOff + i, m), acc);
             }
-            total += sumLanes(acc);
+            acc.intoArray(lanes, 0);
+            total += sumLanes(lanes);
         }
         return total;
     }
 
     static double sumSquares(float[] a, int off, int n) {
+        float[] lanes = laneScratch();
         double total = 0;
         for (int b = 0; b < n; b += SUM_BLOCK) {
             int end = Math.min(n, b + SUM_BLOCK);
@@ -246,7 +256,8 @@ final class ElementwiseVector {
                 FloatVector va = FloatVector.fromArray(S, a, off + i, m);
                 acc = va.fma(va, acc);
             }
-            total += sumLanes(acc);
+            acc.intoArray(lanes, 0);
+            total += sumLanes(lanes);
         }
         return total;
     }
@@ -255,13 +266,21 @@ final class ElementwiseVector {
      * Adds the lanes into a double from lane 0 upwards. {@code reduceLanes(ADD)} leaves the order to the
      * implementation, which could change the result between execution modes.
      */
-    static double sumLanes(FloatVector v) {
-        // lane(i) reads one lane without the array that toArray() allocates on every call.
+    static double sumLanes(float[] lanes) {
         double s = 0;
-        for (int i = 0; i < v.length(); i++) {
-            s += v.lane(i);
+        for (int i = 0; i < L; i++) {
+            s += lanes[i];
         }
         return s;
+    }
+
+    /**
+     * Returns this thread's array of L floats for {@link #sumLanes}. A kernel stores its accumulator there
+     * with intoArray, which never allocates, instead of passing the vector to a helper: a vector argument
+     * is boxed whenever the JIT does not inline the call.
+     */
+    static float[] laneScratch() {
+        return LANES.get();
     }
 
     /** Computes e^x lanewise. NaN stays NaN, +inf gives +inf and -inf gives 0. */

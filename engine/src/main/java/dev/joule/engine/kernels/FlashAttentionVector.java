@@ -139,6 +139,7 @@ final class FlashAttentionVector {
      * {@code reduceLanes(ADD)}, whose order is unspecified, that order is the same in every execution mode.
      */
     static double expShiftedSum(float[] s, int off, int cnt, float shift) {
+        float[] lanes = ElementwiseVector.laneScratch();
         FloatVector sh = FloatVector.broadcast(S, shift);
         FloatVector acc = FloatVector.zero(S);
         for (int j = 0; j < cnt; j += L) {
@@ -147,7 +148,8 @@ final class FlashAttentionVector {
             e.intoArray(s, off + j, m);
             acc = acc.lanewise(VectorOperators.ADD, e, m);
         }
-        return ElementwiseVector.sumLanes(acc);
+        acc.intoArray(lanes, 0);
+        return ElementwiseVector.sumLanes(lanes);
     }
 
     static void probsAndScoreGrads(float[] s, float[] dp, int off, int cnt, float max, float invSum, float delta) {

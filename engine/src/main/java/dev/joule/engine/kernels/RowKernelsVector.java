@@ -42,6 +42,7 @@ final class RowKernelsVector {
 
     /** Writes exp(x - max) to {@code out} and returns its sum. */
     private static double expShiftedAndSum(float[] x, int xo, float max, float[] out, int outO, int cols) {
+        float[] lanes = ElementwiseVector.laneScratch();
         FloatVector shift = FloatVector.broadcast(S, max);
         double total = 0;
         for (int b = 0; b < cols; b += SUM_BLOCK) {
@@ -59,13 +60,15 @@ final class RowKernelsVector {
                 e.intoArray(out, outO + i, m);
                 acc = acc.lanewise(VectorOperators.ADD, e, m);
             }
-            total += sumLanes(acc);
+            acc.intoArray(lanes, 0);
+            total += sumLanes(lanes);
         }
         return total;
     }
 
     /** Returns the sum of exp(x - max) without storing the exponentials. */
     private static double sumExpShifted(float[] x, int xo, float max, int cols) {
+        float[] lanes = ElementwiseVector.laneScratch();
         FloatVector shift = FloatVector.broadcast(S, max);
         double total = 0;
         for (int b = 0; b < cols; b += SUM_BLOCK) {
@@ -81,7 +84,8 @@ final class RowKernelsVector {
                 FloatVector e = ElementwiseVector.exp(FloatVector.fromArray(S, x, xo + i, m).sub(shift));
                 acc = acc.lanewise(VectorOperators.ADD, e, m);
             }
-            total += sumLanes(acc);
+            acc.intoArray(lanes, 0);
+            total += sumLanes(lanes);
         }
         return total;
     }
@@ -126,6 +130,7 @@ final class RowKernelsVector {
     }
 
     private static double rowDot(float[] a, int ao, float[] b, int bo, int cols) {
+        float[] lanes = ElementwiseVector.laneScratch();
         double total = 0;
         for (int blockStart = 0; blockStart < cols; blockStart += SUM_BLOCK) {
             int end = Math.min(cols, blockStart + SUM_BLOCK);
@@ -138,7 +143,8 @@ final class RowKernelsVector {
                 VectorMask<Float> m = S.indexInRange(i, end);
                 acc = FloatVector.fromArray(S, a, ao + i, m).fma(FloatVector.fromArray(S, b, bo + i, m), acc);
             }
-            total += sumLanes(acc);
+            acc.intoArray(lanes, 0);
+            total += sumLanes(lanes);
         }
         return total;
     }
@@ -197,6 +203,7 @@ final class RowKernelsVector {
 
     /** Returns the sum of (x - mean)^2 over one row. */
     private static double sumSquaredDeviation(float[] x, int xo, float mean, int cols) {
+        float[] lanes = ElementwiseVector.laneScratch();
         FloatVector mv = FloatVector.broadcast(S, mean);
         double total = 0;
         for (int b = 0; b < cols; b += SUM_BLOCK) {
@@ -212,7 +219,8 @@ final class RowKernelsVector {
                 FloatVector d = FloatVector.fromArray(S, x, xo + i, m).sub(mv);
                 acc = acc.lanewise(VectorOperators.ADD, d.mul(d), m);
             }
-            total += sumLanes(acc);
+            acc.intoArray(lanes, 0);
+            total += sumLanes(lanes);
         }
         return total;
     }
@@ -253,6 +261,7 @@ final class RowKernelsVector {
      */
     static void layerNormBackwardInput(float[] x, int xOff, float[] gamma, int gOff, float[] mean, float[] rstd,
             float[] dy, int dyOff, float[] dx, int dxOff, int rowFrom, int rowTo, int cols) {
+        float[] lanes = ElementwiseVector.laneScratch();
         for (int r = rowFrom; r < rowTo; r++) {
             int xo = xOff + r * cols;
             int go = dyOff + r * cols;
@@ -286,8 +295,10 @@ final class RowKernelsVector {
                     accG = accG.lanewise(VectorOperators.ADD, g, m);
                     accGXhat = accGXhat.lanewise(VectorOperators.ADD, g.mul(xhat), m);
                 }
-                sumG += sumLanes(accG);
-                sumGXhat += sumLanes(accGXhat);
+                accG.intoArray(lanes, 0);
+                sumG += sumLanes(lanes);
+                accGXhat.intoArray(lanes, 0);
+                sumGXhat += sumLanes(lanes);
             }
             FloatVector meanG = FloatVector.broadcast(S, (float) (sumG / cols));
             FloatVector negMeanGXhat = FloatVector.broadcast(S, (float) (-sumGXhat / cols));
