@@ -50,7 +50,9 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 exec "$here/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
   -XX:CompileCommand=quiet -XX:CompileCommand=inline,dev.joule.engine.kernels.ElementwiseVector::exp \
   -XX:CompileCommand=inline,dev.joule.engine.kernels.ElementwiseVector::log \
-  -XX:CompileCommand=inline,dev.joule.engine.kernels.ElementwiseVector::tanh ${JOULE_JAVA_OPTS:-} \
+  -XX:CompileCommand=inline,dev.joule.engine.kernels.ElementwiseVector::tanh \
+  -XX:CompileCommand=inline,dev.joule.engine.kernels.ElementwiseVector::gelu \
+  -XX:CompileCommand=inline,dev.joule.engine.kernels.ElementwiseVector::geluDerivative ${JOULE_JAVA_OPTS:-} \
   -cp "$here/lib/joule/*" dev.joule.models.cli.Main "$@"
 LAUNCHER
 chmod +x "$out/bin/joule"

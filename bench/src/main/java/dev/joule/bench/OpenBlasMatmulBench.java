@@ -25,7 +25,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {JvmFlags.VECTOR_MODULE, JvmFlags.NATIVE_ACCESS, JvmFlags.QUIET, JvmFlags.INLINE_EXP, JvmFlags.INLINE_LOG, JvmFlags.INLINE_TANH})
+@Fork(value = 1, jvmArgsAppend = {JvmFlags.VECTOR_MODULE, JvmFlags.NATIVE_ACCESS, JvmFlags.QUIET, JvmFlags.INLINE_EXP, JvmFlags.INLINE_LOG, JvmFlags.INLINE_TANH,
+        JvmFlags.INLINE_GELU, JvmFlags.INLINE_GELU_DERIVATIVE})
 public class OpenBlasMatmulBench {
     @Param({"NN:256:256:256", "NN:512:512:512", "NN:1024:1024:1024", "NN:2048:2048:2048",
             "NN:4096:768:256", "NN:4096:1024:256", "NN:4096:256:1024",

@@ -26,9 +26,9 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code acc.lanewise(ADD, x)}, not {@code acc.add(x)}: {@code add} makes its virtual call to
  * {@code lanewise} inside FloatVector, where C2 may have no receiver profile for a loop-carried value,
  * while the kernel's own call site has one. Lane sums go through {@link #laneScratch} and an array
- * argument. And exp, log and tanh, which take and return vectors, are inlined by the JVM options that
- * the launcher passes (see README.md), since C2 declines to inline them whenever it has already compiled
- * them on their own.
+ * argument. And exp, log, tanh, gelu and geluDerivative, which take and return vectors, are inlined by
+ * the JVM options that the launcher passes (see README.md), since C2 declines to inline them whenever it
+ * has already compiled them on their own.
  */
 final class ElementwiseVector {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -160,24 +160,59 @@ final class ElementwiseVector {
     }
 
     static void unary(int op, float[] in, int inOff, float[] out, int outOff, int n) {
-        int i = 0;
-        for (; i <= n - L; i += L) {
-            applyUnary(op, FloatVector.fromArray(S, in, inOff + i)).intoArray(out, outOff + i);
-        }
-        if (i < n) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            applyUnary(op, FloatVector.fromArray(S, in, inOff + i, m)).intoArray(out, outOff + i, m);
+        // One loop per function, not one loop over a switch: the JVM options inline the math functions, and
+        // all of them inlined into one method exhaust C1's registers, which then leaves it interpreted.
+        switch (op) {
+            case OP_EXP -> expRange(in, inOff, out, outOff, n);
+            case OP_LOG -> logRange(in, inOff, out, outOff, n);
+            case OP_TANH -> tanhRange(in, inOff, out, outOff, n);
+            case OP_GELU -> geluRange(in, inOff, out, outOff, n);
+            default -> throw new IllegalArgumentException("unknown unary op " + op);
         }
     }
 
-    private static FloatVector applyUnary(int op, FloatVector x) {
-        return switch (op) {
-            case OP_EXP -> exp(x);
-            case OP_LOG -> log(x);
-            case OP_TANH -> tanh(x);
-            case OP_GELU -> gelu(x);
-            default -> throw new IllegalArgumentException("unknown unary op " + op);
-        };
+    private static void expRange(float[] in, int inOff, float[] out, int outOff, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            exp(FloatVector.fromArray(S, in, inOff + i)).intoArray(out, outOff + i);
+        }
+        if (i < n) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            exp(FloatVector.fromArray(S, in, inOff + i, m)).intoArray(out, outOff + i, m);
+        }
+    }
+
+    private static void logRange(float[] in, int inOff, float[] out, int outOff, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            log(FloatVector.fromArray(S, in, inOff + i)).intoArray(out, outOff + i);
+        }
+        if (i < n) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            log(FloatVector.fromArray(S, in, inOff + i, m)).intoArray(out, outOff + i, m);
+        }
+    }
+
+    private static void tanhRange(float[] in, int inOff, float[] out, int outOff, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            tanh(FloatVector.fromArray(S, in, inOff + i)).intoArray(out, outOff + i);
+        }
+        if (i < n) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            tanh(FloatVector.fromArray(S, in, inOff + i, m)).intoArray(out, outOff + i, m);
+        }
+    }
+
+    private static void geluRange(float[] in, int inOff, float[] out, int outOff, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            gelu(FloatVector.fromArray(S, in, inOff + i)).intoArray(out, outOff + i);
+        }
+        if (i < n) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            gelu(FloatVector.fromArray(S, in, inOff + i, m)).intoArray(out, outOff + i, m);
+        }
     }
 
     static void geluBackward(float[] x, int xOff, float[] dy, int dyOff, float[] dx, int dxOff, int n,
