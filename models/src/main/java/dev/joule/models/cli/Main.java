@@ -80,9 +80,11 @@ public final class Main implements Runnable {
     private static String outOfMemoryMessage(OutOfMemoryError e, Workload workload) {
         double gib = 1L << 30;
         double heap = Runtime.getRuntime().maxMemory() / gib;
+        String heapText = heap >= 1 ? String.format(java.util.Locale.ROOT, "%.1f GiB", heap)
+                : String.format(java.util.Locale.ROOT, "%d MiB", Runtime.getRuntime().maxMemory() >> 20);
         String message = String.format(java.util.Locale.ROOT, "out of memory (%s)%s; the Java heap is limited"
-                + " to %.1f GiB. ", e.getMessage() == null ? "no detail" : e.getMessage(),
-                workload == null ? "" : " while training " + workload.description(), heap);
+                + " to %s. ", e.getMessage() == null ? "no detail" : e.getMessage(),
+                workload == null ? "" : " while training " + workload.description(), heapText);
         String smaller = workload == null ? "Use a smaller model or batch"
                 : "Use a smaller model (--layers, --dim, --context) or a smaller --batch";
         double machine = physicalMemory() / gib;

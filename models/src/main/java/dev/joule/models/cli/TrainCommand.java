@@ -177,7 +177,20 @@ final class TrainCommand implements Callable<Integer> {
         }
 
         Setup.noteModel(config, settings.batch());
-        Dataset dataset = Setup.dataset(settings, config.context());
+        Dataset dataset;
+        try {
+            dataset = Setup.dataset(settings, config.context());
+        } catch (InvalidInputException e) {
+            if (saved == null || saved.dataFingerprint() == null) {
+                throw e;
+            }
+            // The run's context is fixed, so advice to change it would not help: the data is what changed.
+            String problem = e.getMessage().contains(";") ? e.getMessage().substring(0, e.getMessage().indexOf(';'))
+                    : e.getMessage();
+            throw new InvalidInputException("the data of the run in " + resume + " does not match it (" + problem
+                    + "), but the run started with " + saved.dataFingerprint().describe() + "; restore the"
+                    + " original text (or pass its location with --data), or start a new run with --out");
+        }
         if (saved != null) {
             checkFingerprintOnResume(saved, settings, dataset);
         }

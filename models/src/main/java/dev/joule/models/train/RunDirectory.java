@@ -251,6 +251,15 @@ public final class RunDirectory {
         }
     }
 
+    /** Returns whether {@code d} is a readable, empty directory; false for anything else. */
+    private static boolean isEmptyFolder(Path d) {
+        try {
+            return Files.isDirectory(d) && isEmptyDirectory(d);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     private static void deleteRecursively(Path root) {
         try (var paths = Files.walk(root)) {
             for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
@@ -387,6 +396,11 @@ public final class RunDirectory {
     private Path requireFile(String name) {
         Path p = file(name);
         if (!Files.isRegularFile(p)) {
+            if (isEmptyFolder(dir)) {
+                // The name is reserved at the start of a run, which can then stop before its first checkpoint.
+                throw new InvalidInputException("run directory " + dir + " is empty: its run stopped before its"
+                        + " first checkpoint, so there is nothing to load; start a new run with --out " + dir);
+            }
             throw new InvalidInputException("run directory " + dir + " has no " + name
                     + "; pass the directory that joule train wrote with --out");
         }

@@ -88,6 +88,18 @@ class ResumeTest {
         assertArrayEquals(model, Files.readAllBytes(run.resolve(RunDirectory.MODEL)));
     }
 
+    /** Data too short for the run's context is a changed dataset, not a reason to change --context. */
+    @Test
+    void tooShortDataRejectedAsChanged(@TempDir Path dir) throws Exception {
+        Path data = RealText.write(dir);
+        Path run = dir.resolve("run");
+        train(data, run);
+        Files.writeString(data, "too short");
+        Outcome o = run("train", "--resume", run.toString(), "--steps", "4");
+        assertUsageError(o, "does not match", "restore the original text");
+        assertFalse(o.err().contains("smaller --context"), o.err());
+    }
+
     @Test
     void runWithoutFingerprintStillResumes(@TempDir Path dir) throws Exception {
         Path data = RealText.write(dir);

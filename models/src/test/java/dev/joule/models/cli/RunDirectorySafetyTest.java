@@ -120,6 +120,17 @@ class RunDirectorySafetyTest {
         assertEquals(0, CliTest.run(args(run)).code(), "the corrected retry must not be blocked");
     }
 
+    /** What a run killed before its first checkpoint leaves: its reserved, still empty --out folder. */
+    @Test
+    void emptyRunDirectoryExplainsItselfAndTakesANewRun(@TempDir Path dir) throws Exception {
+        Path run = Files.createDirectory(dir.resolve("killed"));
+        CliTest.Outcome resume = CliTest.run(new String[] {"train", "--resume", run.toString()});
+        assertEquals(2, resume.code(), resume.err());
+        assertTrue(resume.err().contains("is empty"), resume.err());
+        assertTrue(resume.err().contains("--out " + run), resume.err());
+        assertEquals(0, CliTest.run(args(run)).code(), "a new run must accept the empty folder");
+    }
+
     @Test
     void divergenceBeforeTheFirstCheckpointLeavesNothingBehind(@TempDir Path dir) throws Exception {
         Path run = dir.resolve("div");
