@@ -13,6 +13,7 @@ import dev.joule.layers.EnergyAttention;
 import dev.joule.layers.EnergyRecipe;
 import dev.joule.layers.ReferenceAttention;
 import dev.joule.models.InvalidInputException;
+import dev.joule.models.Plural;
 import dev.joule.models.data.ByteTokenizer;
 import dev.joule.models.data.Dataset;
 import dev.joule.models.data.EmbeddedCorpus;
@@ -143,6 +144,22 @@ final class BenchCommand implements Callable<Integer> {
         if (!target.equals("step") && spec.commandLine().getParseResult().hasMatchedOption("--device")) {
             throw new InvalidInputException("--device applies to bench step only; bench " + target
                     + " runs on the CPU, so drop --device");
+        }
+        // Options that only shape the timed training step; other targets would silently ignore them.
+        for (String stepOnly : List.of("--model", "--layers", "--context", "--energy", "--optimizer", "--steps",
+                "--tokens")) {
+            if (!target.equals("step") && spec.commandLine().getParseResult().hasMatchedOption(stepOnly)) {
+                throw new InvalidInputException(stepOnly + " applies to bench step only; bench " + target
+                        + " does not use it, so drop " + stepOnly);
+            }
+        }
+        if (target.equals("matmul")) {
+            for (String attentionOnly : List.of("--heads", "--dim", "--batch", "--energy-batch")) {
+                if (spec.commandLine().getParseResult().hasMatchedOption(attentionOnly)) {
+                    throw new InvalidInputException(attentionOnly + " does not apply to bench matmul, which times"
+                            + " fixed shapes; drop " + attentionOnly);
+                }
+            }
         }
         Setup.threads(threads);
         if (!json) {
@@ -592,8 +609,9 @@ final class BenchCommand implements Callable<Integer> {
                 fmt("%,d", parameters), Integer.toString(b), fmt("%.1f", medianMs), fmt("%,.0f", tokensPerS),
                 fmt("%,.0f", meanTokensPerS), fmt("%.2f", modelGflops), fmt("%.0f", peakHeap / 1048576.0));
         if (!json) {
-            out.printf(Locale.ROOT, "%d timed steps after %d warm-up steps, %s tokens; model FLOPs per token ="
-                    + " 6 * parameters + 12 * layers * context * width%n", steps, warmup, tokens);
+            out.printf(Locale.ROOT, "%s after %s, %s tokens; model FLOPs per token ="
+                    + " 6 * parameters + 12 * layers * context * width%n", Plural.of(steps, "timed step"),
+                    Plural.of(warmup, "warm-up step"), tokens);
         }
         table(new String[] {"model", "shape", "parameters", "batch", "step ms (median)", "tokens/s (median)",
                             "tokens/s (mean)", "model GFLOP/s", "peak heap MB"});

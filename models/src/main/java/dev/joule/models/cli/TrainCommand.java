@@ -158,6 +158,13 @@ final class TrainCommand implements Callable<Integer> {
                 DeviceTrainer.checkSupported(config);
             }
             settings = settings().validate();
+            if (settings.warmup() >= settings.steps()) {
+                PrintWriter err = spec.commandLine().getErr();
+                err.println("joule: note: --warmup " + settings.warmup() + " is not shorter than the run's "
+                        + Plural.of(settings.steps(), "step") + ", so the learning rate never reaches --lr "
+                        + settings.lr() + "; pass a smaller --warmup to reach it");
+                err.flush();
+            }
             Path dir = out != null ? out : Path.of("runs", "run-" + LocalDateTime.now()
                     .format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
             // Without --out the name gets a suffix when another run has it, so concurrent runs never share one.

@@ -129,9 +129,9 @@ public final class Corpus {
                     + " contains no text; pass files that contain text with --data");
         }
         if (invalidSequences > 0) {
-            LOG.log(System.Logger.Level.WARNING,
-                    "replaced {0} invalid UTF-8 sequences in {1} of {2} files with U+FFFD",
-                    invalidSequences, filesWithInvalidUtf8, files.size());
+            LOG.log(System.Logger.Level.WARNING, "replaced {0} in {1} of {2} with U+FFFD",
+                    dev.joule.models.Plural.of(invalidSequences, "invalid UTF-8 sequence"), filesWithInvalidUtf8,
+                    dev.joule.models.Plural.of(files.size(), "file"));
         }
         LOG.log(System.Logger.Level.DEBUG, "loaded {0} tokens in {1} documents from {2} files",
                 sink.size(), sink.documentCount(), files.size());

@@ -62,6 +62,17 @@ class BenchCommandTest {
     }
 
     @Test
+    void optionsOfOtherTargetsRejected() {
+        Outcome context = run("bench", "attention", "--context", "64");
+        assertEquals(2, context.code(), context.err());
+        assertTrue(context.err().contains("--context"), context.err());
+
+        Outcome dim = run("bench", "matmul", "--dim", "64");
+        assertEquals(2, dim.code(), dim.err());
+        assertTrue(dim.err().contains("--dim"), dim.err());
+    }
+
+    @Test
     void stepTakesTheRecipe() {
         for (String device : List.of("cpu", "opencl")) {
             Outcome o = run("bench", "step", "--json", "--device", device, "--energy", "gated-linear", "--optimizer",

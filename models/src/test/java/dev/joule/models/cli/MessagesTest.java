@@ -53,6 +53,14 @@ class MessagesTest {
     }
 
     @Test
+    void warmupLongerThanTheRunIsNoted(@TempDir Path dir) {
+        Outcome o = CliTest.run(CliTest.small("--warmup", "50", "--out", dir.resolve("run").toString()));
+        assertEquals(0, o.code(), o.err());
+        assertTrue(o.err().contains("--warmup 50"), o.err());
+        assertTrue(o.err().contains("never reaches --lr"), o.err());
+    }
+
+    @Test
     void newtonOnLinearNamesNoHiddenEnergy(@TempDir Path dir) {
         Outcome o = CliTest.run(CliTest.small("--energy", "linear", "--optimizer", "newton", "--out",
                 dir.resolve("r").toString()));
