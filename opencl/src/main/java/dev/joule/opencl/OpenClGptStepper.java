@@ -55,9 +55,10 @@ final class OpenClGptStepper implements GptStepper {
 
     /**
      * One block's saved activations. Only the gated energy has gate, the gate logits (B, T, H), and
-     * logDecay, their running sums of log sigmoid (B, H, T); otherwise both are null. For the Newton steps
-     * atty is the step delta and o the attention output p v it started from. var (newton-diag only) is the
-     * variance of the values under p. Both o and var are null where the step does not keep them.
+     * logDecay, their running sums of log sigmoid (B, H, T). Both are null for the other energies. For the
+     * Newton steps atty is the step delta, and o is the attention output p v it started from. var
+     * (newton-diag only) is the variance of the values under p. Both o and var are null where the step does
+     * not keep them.
      */
     private record LayerActs(cl_mem ln1, cl_mem ln1Mean, cl_mem ln1Rstd, cl_mem qkv, cl_mem att, cl_mem atty,
                              cl_mem gate, cl_mem logDecay, cl_mem xMid, cl_mem ln2, cl_mem ln2Mean, cl_mem ln2Rstd,

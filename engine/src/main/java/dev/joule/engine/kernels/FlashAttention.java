@@ -54,9 +54,9 @@ public final class FlashAttention {
     /** Query rows that the inner kernels process together. Divides {@link #KEY_BLOCK}. */
     static final int ROW_GROUP = 4;
     /**
-     * Key groups per head in the backward, each with its own partial dQ. Four give a 2-head batch of 1
-     * eight tasks; key blocks are dealt to groups in turn, so their causal work differs by at most one
-     * block's.
+     * Key groups per head in the backward, each with its own partial dQ. With four, one sequence of two
+     * heads still makes eight tasks. Key blocks are dealt to the groups in turn, so the groups' causal work
+     * differs by at most one block's.
      */
     static final int KEY_GROUPS = 4;
     /**
@@ -308,12 +308,14 @@ public final class FlashAttention {
         int qBase = dims.qBase(bh / dims.heads, bh % dims.heads);
         int i0 = block * QUERY_BLOCK;
         int i1 = Math.min(dims.t, i0 + QUERY_BLOCK);
+        int first = partBase(dims, groups, bh, 0);
+        int partSize = dims.t * dim;
         for (int i = i0; i < i1; i++) {
             int go = qBase + i * stride;
             for (int d = 0; d < dim; d++) {
                 float sum = 0f;
                 for (int g = 0; g < groups; g++) {
-                    sum += dqParts[partBase(dims, groups, bh, g) + i * dim + d];
+                    sum += dqParts[first + g * partSize + i * dim + d];
                 }
                 dqkv[go + d] = sum * dims.scale;
             }

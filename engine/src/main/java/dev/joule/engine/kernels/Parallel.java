@@ -16,12 +16,12 @@ import java.util.function.IntConsumer;
  *
  * <p>The pool size is set once per process by {@link #setThreads(int)} (the {@code --threads} option),
  * defaulting to {@link Runtime#availableProcessors()}. Nested calls from inside a task run inline, which
- * keeps the pool free of deadlocks when a parallel op calls another. One caller uses the pool at a time;
- * a second thread that calls while it is busy runs its tasks inline, which gives the same results.
+ * keeps the pool free of deadlocks when a parallel op calls another. One caller uses the pool at a time.
+ * A second thread that calls while it is busy runs its tasks inline, which gives the same results.
  *
- * <p>A call allocates nothing: the workers are parked threads that read the job from fields of the pool
- * and count down one shared counter, instead of an executor's futures and queue nodes. A training step
- * makes hundreds of calls.
+ * <p>A call allocates nothing, and a training step makes hundreds of calls. The workers are parked
+ * threads that read the job from fields of the pool and count down one shared counter, in place of an
+ * executor's futures and queue nodes.
  */
 public final class Parallel {
     private static volatile int threads = Runtime.getRuntime().availableProcessors();
@@ -109,7 +109,7 @@ public final class Parallel {
 
     /**
      * The worker threads and the job they share. The caller writes the job fields, then increments the
-     * volatile {@code generation} and unparks the workers it needs; a worker that sees a new generation
+     * volatile {@code generation} and unparks the workers it needs. A worker that reads a new generation
      * reads the job, runs its block when it takes part, and counts down {@code pending}. The caller runs
      * block 0 itself and parks until {@code pending} reaches 0, so the next job starts only after every
      * worker of this one has finished.
@@ -146,10 +146,13 @@ public final class Parallel {
             caller = Thread.currentThread();
             failure.set(null);
             pending.set(participants - 1);
+
+            // The volatile write publishes the job fields above to every worker that reads it.
             generation++;
             for (int w = 0; w < participants - 1; w++) {
                 LockSupport.unpark(workers[w]);
             }
+
             Throwable own = null;
             try {
                 runBlock(job, 0, blockStart(taskCount, 1, participants));
@@ -162,6 +165,7 @@ public final class Parallel {
             }
             body = null;
             caller = null;
+
             Throwable first = own != null ? own : failure.get();
             if (first instanceof RuntimeException re) {
                 throw re;

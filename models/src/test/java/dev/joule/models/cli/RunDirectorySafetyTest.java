@@ -122,7 +122,7 @@ class RunDirectorySafetyTest {
 
     /** What a run killed before its first checkpoint leaves: its reserved, still empty --out folder. */
     @Test
-    void emptyRunDirectoryExplainsItselfAndTakesANewRun(@TempDir Path dir) throws Exception {
+    void emptyRunDirectoryOnResume(@TempDir Path dir) throws Exception {
         Path run = Files.createDirectory(dir.resolve("killed"));
         CliTest.Outcome resume = CliTest.run(new String[] {"train", "--resume", run.toString()});
         assertEquals(2, resume.code(), resume.err());
